@@ -24,11 +24,13 @@ def client(url: str, timeout: float = 600.0) -> httpx.Client:
     """An httpx client for a sandbox URL: `http://host:port` or `unix:/path/to.sock`."""
     import httpx
 
+    from sandbox.auth import auth_headers
+
     if url.startswith("unix:"):
         return httpx.Client(
             transport=httpx.HTTPTransport(uds=url[5:]), base_url="http://sandbox", timeout=timeout
         )
-    return httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
+    return httpx.Client(base_url=url.rstrip("/"), timeout=timeout, headers=auth_headers())
 
 
 def wait_healthy(

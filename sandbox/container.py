@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from sandbox.auth import SECRET_FILE_ENV
+
 log = logging.getLogger("sandbox")
 
 IMAGE = "open-qwq/sandbox:latest"
@@ -215,7 +217,12 @@ def up(
     for c in _ours(client):  # a replica left on the same port or socket by an earlier `up`
         if c.name in names:
             c.remove(force=True)
+    secret = os.environ.get(SECRET_FILE_ENV)
+    mounts = {str(Path(secret).resolve()): {"bind": "/run/open-qwq/secret", "mode": "ro"}} if secret else {}
     for i in range(replicas):
+        env = {"SANDBOX_UID_BASE": str(61000 + 1000 * i)}
+        if secret:
+            env[SECRET_FILE_ENV] = "/run/open-qwq/secret"
         common = dict(
             image=image,
             name=names[i],
@@ -226,8 +233,9 @@ def up(
             mem_limit=f"{memory_gb or 2 * slots + 1}g",  # bounds all of a replica's executions together
             cap_add=["SYS_ADMIN"],
             security_opt=["no-new-privileges"],
-            environment={"SANDBOX_UID_BASE": str(61000 + 1000 * i)},
+            environment=env,
             labels={LABEL: "1"},
+            restart_policy={"Name": "on-failure"},  # a crashed replica comes back; `down` removes it for good
         )
         args = ["--workers", str(slots)]
         if socket:
@@ -237,12 +245,15 @@ def up(
             client.containers.run(
                 command=["--socket", f"/run/sandbox/{path.name}", *args],
                 network_mode="none",
-                volumes={str(path.parent): {"bind": "/run/sandbox", "mode": "rw"}},
+                volumes={str(path.parent): {"bind": "/run/sandbox", "mode": "rw"}, **mounts},
                 **common,
             )
         else:
             client.containers.run(
-                command=["--host", "127.0.0.1", "--port", str(port + i), *args], network_mode="host", **common
+                command=["--host", "127.0.0.1", "--port", str(port + i), *args],
+                network_mode="host",
+                volumes=mounts,
+                **common,
             )
     for url in urls:
         try:

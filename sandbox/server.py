@@ -150,7 +150,9 @@ def serve(
     """Run the server in the foreground until interrupted."""
     import uvicorn
 
-    app = create_app(workers, queue)
+    from sandbox.auth import protect, server_secret
+
+    app = protect(create_app(workers, queue), server_secret(host, socket))
     if socket:
         uvicorn.run(app, uds=socket, log_level="warning", access_log=False)
     else:

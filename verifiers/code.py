@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from sandbox.auth import auth_headers
 from verifiers import failures
 
 log = logging.getLogger("verifiers")
@@ -34,7 +35,9 @@ SCORINGS = ("binary", "fraction", "codeforces")
 _FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)```", re.DOTALL)
 _BATCH = 64
 _RETRIES = 4
-_rr = 0
+# Each rank of a node starts its round-robin over the node's replicas at its local rank, so the first
+# batches of 8 ranks go to 8 replicas instead of all to the first.
+_rr = int(os.environ.get("LOCAL_RANK", "0") or 0)
 _rr_lock = threading.Lock()
 
 
@@ -77,7 +80,7 @@ def _client(url: str) -> httpx.Client:
         return httpx.Client(
             transport=httpx.HTTPTransport(uds=url[5:]), base_url="http://sandbox", timeout=900
         )
-    return httpx.Client(base_url=url.rstrip("/"), timeout=900)
+    return httpx.Client(base_url=url.rstrip("/"), timeout=900, headers=auth_headers())
 
 
 def _post_batch(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -90,3 +90,48 @@ def test_many_completions_are_batched_and_stay_in_order(sandbox_env):
         for i in range(150)
     ]
     assert code_reward(comps, tests) == [1.0 if i % 3 else 0.0 for i in range(150)]
+
+
+def test_each_rank_starts_its_round_robin_at_its_local_rank():
+    """Ranks 0..2 of a node, each a real process, send their first batch to replica 0..2 respectively."""
+    import http.server
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    hits: list[int] = []
+
+    def replica(i: int) -> http.server.ThreadingHTTPServer:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - the http.server hook name
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                hits.append(i)
+                ok = {"passed": 1, "total": 1, "verdicts": ["accepted"], "reward": 1.0}
+                data = json.dumps({"results": [ok] * len(body["requests"])}).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
+
+    servers = [replica(i) for i in range(3)]
+    urls = ",".join(f"http://127.0.0.1:{s.server_address[1]}" for s in servers)
+    call = f"from verifiers.code import code_reward; print(code_reward([{GOOD!r}], [{SUM!r}]))"
+    try:
+        for rank in range(3):
+            env = {**os.environ, "SANDBOX_URL": urls, "LOCAL_RANK": str(rank)}
+            out = subprocess.run(
+                [sys.executable, "-c", call], env=env, capture_output=True, text=True, timeout=60
+            )
+            assert out.stdout.strip() == "[1.0]", out.stderr
+    finally:
+        for s in servers:
+            s.shutdown()
+    assert hits == [0, 1, 2]

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from sandbox.auth import auth_headers
 from verifiers.rules.text import content, final_answer
 
 DEFAULT_MAX_LENGTH = 1024
@@ -148,7 +149,9 @@ class RewardModelScorer:
         return out
 
     def _score_http(self, prompts: list, completions: list) -> list[float]:
-        reply = self._client.post("/score", json={"prompts": prompts, "completions": completions})
+        reply = self._client.post(
+            "/score", json={"prompts": prompts, "completions": completions}, headers=auth_headers()
+        )
         reply.raise_for_status()
         scores = reply.json()["scores"]
         if len(scores) != len(completions):

@@ -59,9 +59,12 @@ def serve(
     """Load the model and serve it in the foreground (uvicorn)."""
     import uvicorn
 
+    from sandbox.auth import protect, server_secret
+
+    secret = server_secret(host, socket)  # before loading a model: a refused bind fails at once
     kwargs = {"max_length": max_length} if max_length else {}
     scorer = RewardModelScorer(model, device=device, batch_size=batch_size, **kwargs)
-    app = create_app(scorer)
+    app = protect(create_app(scorer), secret)
     if socket:
         uvicorn.run(app, uds=socket, log_level="warning")
     else:
