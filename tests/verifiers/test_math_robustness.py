@@ -94,3 +94,20 @@ def test_batch_scores_an_overrunning_row_false_and_the_pool_recovers():
     ]
     assert verify_batch(golds, answers, timeout_s=1.0)[1:] == [True, True]
     assert verify_batch(["x^2-1"], ["\\boxed{(x-1)(x+1)}"]) == [True]
+
+
+def test_math_reward_starts_no_more_sympy_workers_than_it_is_given():
+    """The launcher sizes each rank's pool (rewards.<i>.kwargs.workers); a fresh process keeps to it."""
+    import subprocess
+    import sys
+
+    code = (
+        "from verifiers.math import math_reward\n"
+        "from verifiers.math.workers import get_pool\n"
+        "golds = [f'x^2 - {i * i}' for i in range(1, 9)]\n"
+        "answers = [f'\\\\boxed{{(x-{i})(x+{i})}}' for i in range(1, 9)]\n"
+        "print(math_reward(answers, golds, workers=1), len(get_pool()._idle))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split("]")[-1].strip() == "1", out.stdout + out.stderr
+    assert out.stdout.startswith("[1.0, 1.0")  # (x-i)(x+i) = x^2 - i^2: scored through sympy

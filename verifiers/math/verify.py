@@ -159,8 +159,14 @@ def _content(completion) -> str:
     return ""
 
 
-def math_reward(completions, answer=None, timeout_s: float = 5.0, **kwargs) -> list[float | None]:
+def math_reward(
+    completions, answer=None, timeout_s: float = 5.0, workers: int | None = None, **kwargs
+) -> list[float | None]:
     """TRL reward function: 1.0 if the final answer matches the row's `answer` column, else 0.0.
+
+    `workers` bounds the sympy processes this call uses (default: every core); the launcher sets it from
+    the node's cores and its number of training processes (`rewards.<i>.kwargs.workers`), so 8 ranks
+    do not each start one per core and turn the per-answer time limit into a false timeout.
 
     None for rows without a math gold (other reward functions own them) and for rows whose gold cannot
     be parsed (counted with `verifiers.failures.record`, never scored 0).
@@ -171,7 +177,7 @@ def math_reward(completions, answer=None, timeout_s: float = 5.0, **kwargs) -> l
     rewards: list[float | None] = [None] * len(texts)
     if not rows:
         return rewards
-    got = _check([str(golds[i]) for i in rows], [texts[i] for i in rows], timeout_s, None, single=False)
+    got = _check([str(golds[i]) for i in rows], [texts[i] for i in rows], timeout_s, workers, single=False)
     bad = 0
     for i, r in zip(rows, got, strict=True):
         if r is None:
