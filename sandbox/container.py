@@ -217,7 +217,10 @@ def up(
     for c in _ours(client):  # a replica left on the same port or socket by an earlier `up`
         if c.name in names:
             c.remove(force=True)
+    # Replicas listen on 127.0.0.1 or a socket, so a job secret is not needed; when one exists it is
+    # mounted read-only all the same, for a replica someone binds further out.
     secret = os.environ.get(SECRET_FILE_ENV)
+    secret = secret if secret and Path(secret).is_file() else None
     mounts = {str(Path(secret).resolve()): {"bind": "/run/open-qwq/secret", "mode": "ro"}} if secret else {}
     for i in range(replicas):
         env = {"SANDBOX_UID_BASE": str(61000 + 1000 * i)}
