@@ -9,7 +9,7 @@ HOSTS   ?=
 ARGS    ?=
 LAUNCH   = $(PY) -m rl launch --stage $@ $(if $(RECIPE),--recipe $(RECIPE)) $(if $(NODES),--nodes $(NODES)) $(if $(GPUS_PER_NODE),--gpus-per-node $(GPUS_PER_NODE))
 
-.PHONY: help install test smoke stage1 stage2 rm bench lint format install-gpu
+.PHONY: help install test smoke stage1 stage2 rm bench lint format install-gpu gpu-check
 
 help:  ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -55,6 +55,11 @@ stage1:  ## cluster stage 1 (NODES, GPUS_PER_NODE, RECIPE, ARGS; DRY_RUN=1 print
 
 stage2:  ## cluster stage 2 from stage 1's checkpoint (same variables as stage1)
 	$(STAGE_RUN)
+
+# One GPU, < 10 minutes, no download: GRPO bf16, ZeRO-3, LoRA, resume, the RM server, vLLM, NCCL; one table.
+gpu-check:  ## prove the GPU path on this node's GPU (says so and fails at once without one)
+	@test -x $(PY) || { echo "no $(PY): run make install (and make install-gpu on GPU nodes)"; exit 1; }
+	$(PY) -m rl gpu-check $(ARGS)
 
 # GPU nodes only, never CI: vLLM and flash-attn (the `gpu` extra); vLLM brings the CUDA torch it needs.
 install-gpu: install  ## cluster nodes: add the CUDA stack (vllm, flash-attn) to .venv

@@ -17,6 +17,7 @@ COMMANDS = {
         "the cluster launch plan for a stage (--dry-run prints and validates it)",
     ),
     "preflight": ("rl.cluster.preflight", "check a cluster node before training"),
+    "gpu-check": ("rl.cluster.gpu_check", "prove the GPU path on one GPU in minutes (make gpu-check)"),
     "bench": ("rl.bench", "time per GRPO step split into generation, reward and optimisation"),
 }
 

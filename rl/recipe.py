@@ -77,6 +77,9 @@ class RewardSpec:
 class SandboxSection:
     url: str | None = None  # the code reward's sandbox server(s), comma-separated; the launcher fills it
     replicas: int = 1
+    workers: int | None = (
+        None  # execution slots per replica; None: the launcher sizes them from the node's cores
+    )
 
 
 @dataclass

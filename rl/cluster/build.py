@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,11 @@ from rl.cluster.validate import (
     model_shape_for,
 )
 from rl.recipe import Recipe, RecipeError, load_recipe
+from sandbox.auth import SECRET_FILE_ENV
 from sandbox.container import replica_addresses
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+CPU_ACCELERATE_CONFIG = "recipes/accelerate/ddp.yaml"  # torchrun processes; on CPU they pair over gloo
 
 
 @dataclass
@@ -30,9 +35,31 @@ class Wiring:
     hosts: list[str]
     layout: Layout
     logs: Path
+    device: str = "cuda"
     steps: list[Step] = field(default_factory=list)
     health: list[str] = field(default_factory=list)  # NAME=URL for `python -m rl preflight --wait`
     train_overrides: list[str] = field(default_factory=list)
+    sandbox_urls: dict[int, list[str]] = field(default_factory=dict)
+
+    @property
+    def local(self) -> bool:
+        """Every node on this machine (one node, or node ranks side by side on loopback): services listen
+        on 127.0.0.1 and need no secret; otherwise they listen on the network and check the job secret."""
+        return len(self.hosts) == 1 or all(h in LOOPBACK for h in self.hosts)
+
+    def service_host(self, node: int) -> str:
+        return "127.0.0.1" if self.local else self.hosts[node]
+
+    @property
+    def bind(self) -> str:
+        return "127.0.0.1" if self.local else "0.0.0.0"
+
+    @property
+    def secret_env(self) -> dict[str, str]:
+        """The job secret for our servers reachable beyond loopback (the reward-model server) and for their
+        clients; rl/cluster/execute.py (or the sbatch plan) writes the file before any service starts."""
+        served = any(s.role == "reward_model" for s in self.steps)
+        return {} if self.local or not served else {SECRET_FILE_ENV: str(self.logs / "job.secret")}
 
     def add(
         self, kind: str, node: int, role: str, argv: list[str], env: dict[str, str] | None = None
@@ -49,7 +76,7 @@ class Wiring:
         argv += [
             "--tensor-parallel-size", str(tp),
             "--data-parallel-size", "1",
-            "--host", "0.0.0.0",
+            "--host", self.bind,  # TRL's server has no authentication: keep a cluster network private
             "--port", str(launch.vllm_port),
             "--gpu-memory-utilization", str(recipe.training.get("vllm_gpu_memory_utilization", 0.9)),
             "--dtype", recipe.model.dtype,
@@ -66,7 +93,7 @@ class Wiring:
             argv,
             {**launch.env, "CUDA_VISIBLE_DEVICES": gpu_list(self.layout.vllm_gpus)},
         )
-        host = self.hosts[node]
+        host = self.service_host(node)
         self.health.append(f"vllm=http://{host}:{launch.vllm_port}/health")
         self.train_overrides += [
             "training.use_vllm=true",
@@ -81,14 +108,19 @@ class Wiring:
         argv = [
             "python", "-m", "verifiers.reward_model", "serve",
             "--model", str(recipe.reward_model.path_or_url),
-            "--host", "0.0.0.0",
+            "--host", self.bind,
             "--port", str(launch.reward_model_port),
             "--batch-size", str(recipe.reward_model.batch_size),
             "--max-length", str(RM_MAX_LENGTH),
         ]  # fmt: skip
-        env = {**launch.env, "CUDA_VISIBLE_DEVICES": gpu_list(self.layout.rm_gpus)}
+        env = {**launch.env, **({} if self.local else {SECRET_FILE_ENV: str(self.logs / "job.secret")})}
+        if self.device == "cpu":
+            argv += ["--device", "cpu"]
+        else:  # its own GPU share, or (launch.reward_model_gpus=0) the first training GPU of node 0
+            gpus = self.layout.rm_gpus or self.layout.train_gpus[:1]
+            env["CUDA_VISIBLE_DEVICES"] = gpu_list(gpus)
         self.add("service", node, "reward_model", argv, env)
-        url = f"http://{self.hosts[node]}:{launch.reward_model_port}"
+        url = f"http://{self.service_host(node)}:{launch.reward_model_port}"
         self.health.append(f"reward_model={url}/health")
         self.train_overrides.append(f"reward_model.path_or_url={url}")
 
@@ -97,29 +129,37 @@ class Wiring:
     ) -> None:
         """Per training node: sandbox replicas, the health wait, `accelerate launch`, sandbox teardown."""
         recipe, launch, layout = self.recipe, self.recipe.launch, self.layout
-        _, urls, _ = replica_addresses(recipe.sandbox.replicas, launch.sandbox_port, socket=None)
-        replicas = ["--replicas", str(recipe.sandbox.replicas), "--port", str(launch.sandbox_port)]
-        env = dict(launch.env)
-        if layout.shared_node:
+        env = {**launch.env, **self.secret_env}
+        if layout.shared_node and self.device != "cpu":
             env["CUDA_VISIBLE_DEVICES"] = gpu_list(layout.train_gpus)
-        if sandbox:  # each node's trainers judge on their own node's replicas, never across the network
-            self.train_overrides.append("sandbox.url=" + ",".join(urls))
-        waits = self.health + (["sandbox=" + ",".join(f"{u}/health" for u in urls)] if sandbox else [])
+        n_replicas = recipe.sandbox.replicas
+        sizes = worker_sizes(recipe, len(layout.train_gpus))
         for rank, node in enumerate(layout.train_nodes):
-            if sandbox:
-                self.add("setup", node, "sandbox", ["python", "-m", "sandbox", "up", *replicas], launch.env)
+            # Node ranks sharing a host (loopback) get their own block of sandbox ports.
+            port = launch.sandbox_port + n_replicas * self.hosts[:node].count(self.hosts[node])
+            _, urls, _ = replica_addresses(n_replicas, port, socket=None)
+            replicas = ["--replicas", str(n_replicas), "--port", str(port)]
+            node_overrides = list(self.train_overrides) + sizes.overrides
+            waits = list(self.health)
+            if sandbox:  # each node's trainers judge on their own node's replicas, never across the network
+                self.sandbox_urls[node] = urls
+                node_overrides.append("sandbox.url=" + ",".join(urls))
+                waits.append("sandbox=" + ",".join(f"{u}/health" for u in urls))
+                up = ["python", "-m", "sandbox", "up", *replicas, "--workers", str(sizes.sandbox_slots)]
+                self.add("setup", node, "sandbox", up, launch.env)
             if waits:
                 argv = ["python", "-m", "rl", "preflight", "--timeout", str(HEALTH_TIMEOUT_S)]
                 self.add("check", node, "health", argv + [a for w in waits for a in ("--wait", w)])
+            cpu = ["--mixed_precision", "no"] if self.device == "cpu" else []
             argv = [
                 "accelerate", "launch",
-                "--config_file", str(acc_path),
+                "--config_file", str(acc_path), *cpu,
                 "--num_machines", str(len(layout.train_nodes)),
                 "--num_processes", str(n_train),
                 "--machine_rank", str(rank),
-                "--main_process_ip", self.hosts[layout.train_nodes[0]],
+                "--main_process_ip", self.service_host(layout.train_nodes[0]),
                 "--main_process_port", str(launch.main_process_port),
-                "-m", "rl", "train", recipe_path, *overrides, *self.train_overrides,
+                "-m", "rl", "train", recipe_path, *overrides, *node_overrides,
             ]  # fmt: skip
             self.add("train", node, "train", argv, env)
             if sandbox:
@@ -129,7 +169,9 @@ class Wiring:
         """`python -m rl preflight` on every node before anything starts there."""
         for node in range(len(self.hosts)):
             trains = node in self.layout.train_nodes
-            argv = ["python", "-m", "rl", "preflight", "--gpus", str(self.recipe.launch.gpus_per_node)]
+            argv = ["python", "-m", "rl", "preflight"]
+            if self.device != "cpu":
+                argv += ["--gpus", str(self.recipe.launch.gpus_per_node)]
             if trains:
                 argv += ["--run-dir", str(self.recipe.run_dir), "--disk-gib", str(disk_gib)]
             needs = ["vllm"] if node == self.layout.vllm_node and self.layout.vllm_gpus else []
@@ -138,9 +180,41 @@ class Wiring:
             if needs:
                 argv += ["--require", ",".join(needs)]
             skip = ["image"]  # `python -m sandbox up` builds a missing image
+            skip += ["gpus", "nccl"] if self.device == "cpu" else []
             skip += [] if trains and sandbox else ["docker"]
             skip += [] if trains else ["disk", "wandb"]
             self.add("preflight", node, "preflight", argv + ["--skip", ",".join(skip)])
+
+
+@dataclass
+class WorkerSizes:
+    """CPU shares on a training node, so that no limit measured in wall-clock time turns into a false
+    timeout: half the cores for the sandbox replicas' execution slots, a quarter for the sympy workers of
+    all ranks, the rest for the trainers (tokenisation, data loading, vLLM's scheduler)."""
+
+    cores: int
+    sandbox_slots: int
+    math_workers: int
+    overrides: list[str]
+
+
+def node_cores() -> int:
+    """Cores of a node: Slurm's count for the allocation when there is one, else this machine's."""
+    return int(os.environ.get("SLURM_CPUS_ON_NODE") or os.cpu_count() or 1)
+
+
+def worker_sizes(recipe: Recipe, processes: int) -> WorkerSizes:
+    """Sandbox slots per replica and math workers per rank from the node's cores and process count; a
+    value the recipe sets (sandbox.workers, rewards.<i>.kwargs.workers) wins."""
+    cores = node_cores()
+    slots = recipe.sandbox.workers or max(1, cores // (2 * max(1, recipe.sandbox.replicas)))
+    math_workers = max(1, cores // (4 * max(1, processes)))
+    overrides = [
+        f"rewards.{i}.kwargs.workers={math_workers}"
+        for i, spec in enumerate(recipe.rewards)
+        if spec.name == "math_accuracy" and "workers" not in spec.kwargs
+    ]
+    return WorkerSizes(cores, slots, math_workers, overrides)
 
 
 def accelerate_setup(path: Path) -> tuple[int, bool, bool, str]:
@@ -182,9 +256,15 @@ def build_plan(
     overrides: list[str] | None = None,
     gpu_gib: float | None = None,
     dry_run: bool = True,
+    device: str = "cuda",
 ) -> Plan:
-    """The per-node steps, memory estimate and validation of one stage; errors are collected, not raised."""
-    plan = Plan(stage=stage, recipe_path=recipe_path)
+    """The per-node steps, memory estimate and validation of one stage; errors are collected, not raised.
+
+    `device="cpu"` (a machine without GPUs) runs the same plan with CPU training processes over gloo:
+    generation in the trainer instead of vLLM, the reward model served on CPU, plain data parallel.
+    """
+    plan = Plan(stage=stage, recipe_path=recipe_path, device=device)
+    cpu = device == "cpu"
     overrides = list(overrides or [])
     shape_overrides = [f"launch.nodes={nodes}"] if nodes else []
     shape_overrides += [f"launch.gpus_per_node={gpus_per_node}"] if gpus_per_node else []
@@ -204,9 +284,11 @@ def build_plan(
         plan.errors.append(f"launch.nodes={n_nodes} and launch.gpus_per_node={gpn} must both be >= 1")
         return plan
     hosts = list(hosts or [])
-    if not hosts:
+    if not hosts and n_nodes == 1:
+        hosts = ["127.0.0.1"]  # one node needs no host list: everything talks over loopback
+    elif not hosts:
         hosts = [f"node{i}" for i in range(n_nodes)]
-        if not dry_run and n_nodes > 1:
+        if not dry_run:
             plan.errors.append(
                 f"{n_nodes} nodes need --hosts H0,H1,... (node 0 first; with make: HOSTS=h0,h1,... NODE_RANK=k "
                 "on every node), or submit on Slurm (make stage1 where sbatch exists)"
@@ -231,7 +313,14 @@ def build_plan(
 
     # One node: vLLM needs a share of its GPUs, the rest train.
     vllm_n, rm_n = (launch.vllm_gpus if grpo else 0), (launch.reward_model_gpus if rm_served else 0)
-    if n_nodes == 1 and vllm_n and vllm_n + rm_n >= gpn:
+    if cpu:
+        plan.notes.append(
+            f"no GPU: {gpn} CPU training processes per node over gloo, generation inside the trainer (no vLLM), "
+            f"{CPU_ACCELERATE_CONFIG} instead of {launch.accelerate_config}"
+            + (", the reward model served on CPU" if rm_served else "")
+        )
+        vllm_n = rm_n = launch.vllm_gpus = launch.reward_model_gpus = 0
+    elif n_nodes == 1 and vllm_n and vllm_n + rm_n >= gpn:
         share = max(1, (gpn - rm_n) // 4)
         plan.notes.append(
             f"one node: vLLM gets {share} of its {gpn} GPUs (tensor parallel {share}), the rest train; "
@@ -240,14 +329,14 @@ def build_plan(
         overrides += [f"launch.vllm_gpus={share}", f"launch.vllm_tensor_parallel_size={share}"]
         vllm_n = share
         launch.vllm_gpus, launch.vllm_tensor_parallel_size = share, share
-    layout = make_layout(plan, n_nodes, gpn, vllm_n, rm_n, rm_served)
+    layout = make_layout(plan, n_nodes, gpn, vllm_n, rm_n, rm_served, shared_ok=cpu)
     if layout is None:
         return plan
     tp = launch.vllm_tensor_parallel_size
     if vllm_n:
         check_tensor_parallel(plan, shape, vllm_n, tp, launch.vllm_data_parallel_size)
 
-    acc_path = Path(launch.accelerate_config)
+    acc_path = Path(CPU_ACCELERATE_CONFIG if cpu else launch.accelerate_config)
     if not acc_path.is_file():
         plan.errors.append(
             f"launch.accelerate_config {acc_path} not found: use recipes/accelerate/zero3.yaml, zero2.yaml or fsdp2.yaml"
@@ -258,9 +347,13 @@ def build_plan(
     n_train = len(layout.train_nodes) * len(layout.train_gpus)
     check_batch(plan, recipe, n_train)
 
-    wiring = Wiring(recipe, hosts, layout, recipe.run_dir / "logs")
+    plan.processes_per_node, plan.world_size = len(layout.train_gpus), n_train
+    plan.accelerate_config = str(acc_path)
+    wiring = Wiring(recipe, hosts, layout, recipe.run_dir / "logs", device)
     if vllm_n:
         wiring.vllm_server(tp)
+    elif cpu and recipe.training.get("use_vllm"):
+        wiring.train_overrides.append("training.use_vllm=false")  # vLLM needs a GPU: TRL generates itself
     elif grpo and recipe.training.get("use_vllm"):  # no server: vLLM inside every training process
         wiring.train_overrides += ["training.vllm_mode=colocate", f"training.vllm_tensor_parallel_size={tp}"]
     if rm_served:
@@ -268,25 +361,49 @@ def build_plan(
     wiring.training_nodes(recipe_path, overrides + shape_overrides, acc_path, n_train, sandbox_needed)
     wiring.node_preflights(checkpoint_gib(recipe, shape), sandbox_needed)
     plan.steps = sorted(wiring.steps, key=lambda s: (PHASES.index(s.kind), s.node))
+    plan.sandbox_urls = wiring.sandbox_urls
+    sizes = worker_sizes(recipe, len(layout.train_gpus))
+    plan.notes.append(
+        f"CPU shares per training node ({sizes.cores} cores here): "
+        + (
+            f"{recipe.sandbox.replicas} sandbox replicas x {sizes.sandbox_slots} slots, "
+            if sandbox_needed
+            else ""
+        )
+        + f"{sizes.math_workers} sympy workers per rank"
+    )
+    if layout.rm_shares_training and not cpu:
+        plan.notes.append(
+            "the reward-model server shares node 0's first training GPU (launch.reward_model_gpus=0)"
+        )
 
-    try:  # what `python -m rl train` will see on every training node
-        plan.recipe = load_recipe(recipe_path, overrides + shape_overrides + wiring.train_overrides)
+    first = next((s for s in plan.steps if s.kind == "train"), None)
+    node_overrides = first.argv[first.argv.index("train") + 2 :] if first else []
+    try:  # what `python -m rl train` will see on the first training node
+        plan.recipe = load_recipe(
+            recipe_path, node_overrides or overrides + shape_overrides + wiring.train_overrides
+        )
     except RecipeError as e:
         plan.errors.append(f"the training command's recipe does not load: {e}")
         plan.recipe = recipe
     describe_layout(plan, layout, acc_label, n_train)
     describe_resume(plan, recipe, dry_run)
-    if shape is not None:
+    if shape is not None and not cpu:
         gib = gpu_gib or launch.gpu_memory_gib
         estimate(plan, recipe, shape, layout, zero, off_opt, off_par, n_train, gib)
     return plan
 
 
-def make_layout(plan: Plan, n_nodes: int, gpn: int, vllm_n: int, rm_n: int, rm_served: bool) -> Layout | None:
-    if rm_served and rm_n < 1:
+def make_layout(
+    plan: Plan, n_nodes: int, gpn: int, vllm_n: int, rm_n: int, rm_served: bool, shared_ok: bool = False
+) -> Layout | None:
+    """Which GPUs serve and which train. A served reward model without GPUs of its own
+    (launch.reward_model_gpus=0, or CPU) shares node 0's first training GPU, so node 0 must train."""
+    shares = rm_served and rm_n < 1
+    if shares and not shared_ok and n_nodes > 1 and vllm_n:
         plan.errors.append(
-            "the reward_model reward needs a GPU for its server: set launch.reward_model_gpus=1 "
-            "(or reward_model.path_or_url to the URL of a running server)"
+            "the reward_model reward needs a GPU for its server: node 0 serves vLLM and does not train, so "
+            "set launch.reward_model_gpus=1 (or reward_model.path_or_url to the URL of a running server)"
         )
         return None
     if n_nodes == 1:
@@ -297,9 +414,10 @@ def make_layout(plan: Plan, n_nodes: int, gpn: int, vllm_n: int, rm_n: int, rm_s
             )
             return None
         services = list(range(used))
-        return Layout(0 if used else None, services[:vllm_n], services[vllm_n:], [0], list(range(used, gpn)))
+        vllm_node = 0 if used or shares else None
+        return Layout(vllm_node, services[:vllm_n], services[vllm_n:], [0], list(range(used, gpn)), shares)
     if vllm_n + rm_n == 0:
-        return Layout(None, [], [], list(range(n_nodes)), list(range(gpn)))
+        return Layout(0 if shares else None, [], [], list(range(n_nodes)), list(range(gpn)), shares)
     if vllm_n + rm_n > gpn:
         plan.errors.append(
             f"node 0 holds vLLM ({vllm_n} GPUs) and the reward model ({rm_n}) but has only {gpn} GPUs: "

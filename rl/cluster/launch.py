@@ -23,11 +23,14 @@ does): it runs that node's steps itself.
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
 import sys
 
 from rl.cluster.build import build_plan
 from rl.cluster.execute import run_node
 from rl.cluster.plan import emit_tsv, render
+from sandbox.auth import SECRET_FILE_ENV, create_secret
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,13 +48,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", type=int, help="number of nodes (default: the recipe's launch.nodes)")
     parser.add_argument("--gpus-per-node", type=int, help="GPUs per node (default: launch.gpus_per_node)")
     parser.add_argument(
-        "--hosts", help="comma-separated node addresses, node 0 first (default node0,node1,...)"
+        "--hosts",
+        help="comma-separated node addresses, node 0 first (one node: 127.0.0.1; dry runs of several: node0,...)",
     )
     parser.add_argument("--node-rank", type=int, help="run this node's steps here (clusters without Slurm)")
     parser.add_argument(
         "--gpu-memory-gib", type=float, help="memory of one GPU (default: launch.gpu_memory_gib)"
     )
     parser.add_argument("--dry-run", action="store_true", help="print and validate the plan; run nothing")
+    parser.add_argument(
+        "--device",
+        choices=["auto", "cuda", "cpu"],
+        default="auto",
+        help="auto: a real run here uses CPU processes (gloo, no vLLM) when this machine has no GPU; "
+        "plans and sbatch steps are for GPUs",
+    )
     parser.add_argument(
         "--emit", choices=["text", "tsv", "shape"], default="text", help="plan format (tsv: for sbatch)"
     )
@@ -62,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     recipe_path = args.recipe or f"recipes/qwen2.5-32b/{args.stage}.yaml"
     hosts = [h for h in (args.hosts or "").split(",") if h]
     real_run = not args.dry_run and args.emit == "text"
+    device = args.device if args.device != "auto" else ("cuda" if not real_run or has_gpu() else "cpu")
     plan = build_plan(
         args.stage,
         recipe_path,
@@ -71,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides=args.overrides,
         gpu_gib=args.gpu_memory_gib,
         dry_run=not (real_run or args.emit == "tsv"),
+        device=device,
     )
     if args.emit == "shape":
         if plan.errors:
@@ -82,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         if plan.errors:
             print("\n".join(f"error: {e}" for e in plan.errors), file=sys.stderr)
             return 1
+        for path in {s.env[SECRET_FILE_ENV] for s in plan.steps if SECRET_FILE_ENV in s.env}:
+            create_secret(path)  # one sbatch job, one secret, written before any of its services starts
         print(emit_tsv(plan), end="")
         return 0
     if not real_run:
@@ -97,6 +112,18 @@ def main(argv: list[str] | None = None) -> int:
     for w in plan.warnings:
         print(f"warning: {w}", file=sys.stderr)
     return run_node(plan, args.node_rank)
+
+
+def has_gpu() -> bool:
+    """Whether this machine has an NVIDIA GPU (nvidia-smi lists one), without importing torch."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return False
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "GPU" in out
 
 
 if __name__ == "__main__":

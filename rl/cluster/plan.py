@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
+from typing import Any
 
 from rl.cluster import memory
 from rl.recipe import Recipe
@@ -39,6 +40,11 @@ class Plan:
     recipe: Recipe | None = None
     hosts: list[str] = field(default_factory=list)
     gpus_per_node: int = 8
+    device: str = "cuda"  # cpu: each "GPU" is a CPU training process (gloo), no vLLM
+    processes_per_node: int = 0  # training processes on each training node
+    world_size: int = 0
+    accelerate_config: str = ""
+    sandbox_urls: dict[int, list[str]] = field(default_factory=dict)  # training node -> its replicas
     steps: list[Step] = field(default_factory=list)
     layout: list[str] = field(default_factory=list)  # one line per node: what its GPUs do
     estimates: list[memory.Estimate] = field(default_factory=list)
@@ -48,6 +54,25 @@ class Plan:
 
     def node_steps(self, node: int) -> list[Step]:
         return [s for s in self.steps if s.node == node]
+
+    def launch_info(self) -> dict[str, Any]:
+        """What `launch.json` records of this plan: the job's shape and every command per node."""
+        return {
+            "nodes": len(self.hosts),
+            "processes_per_node": self.processes_per_node,
+            "world_size": self.world_size,
+            "device": self.device,
+            "stage": self.stage,
+            "recipe": self.recipe_path,
+            "model": self.recipe.model_path if self.recipe is not None else None,
+            "hosts": self.hosts,
+            "accelerate_config": self.accelerate_config,
+            "sandbox_urls": {str(k): v for k, v in self.sandbox_urls.items()},
+            "commands": {
+                str(n): [f"[{s.kind}] {s.shell()}" for s in self.node_steps(n)]
+                for n in range(len(self.hosts))
+            },
+        }
 
 
 @dataclass
@@ -59,6 +84,7 @@ class Layout:
     rm_gpus: list[int]
     train_nodes: list[int]
     train_gpus: list[int]  # GPU ids on every training node
+    rm_shares_training: bool = False  # the reward-model server runs on node 0's first training GPU (or CPU)
 
     @property
     def shared_node(self) -> bool:

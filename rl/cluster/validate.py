@@ -84,6 +84,15 @@ def check_batch(plan: Plan, recipe: Recipe, n_train: int) -> None:
         )
     else:
         plan.notes.append(f"each generation batch: {batch // group} prompts x {group} completions = {batch}")
+    rm = next((r for r in recipe.rewards if r.name == "reward_model"), None)
+    if rm is not None and recipe.reward_model.normalize and (per_device * steps) % group:
+        # Each process scores its own slice of the generation batch; the reward model's scores are
+        # normalised within each prompt group, which is only right when no group straddles two processes.
+        plan.errors.append(
+            f"per_device_train_batch_size {per_device} x {steps} steps per generation = {per_device * steps} "
+            f"completions per process is not a multiple of num_generations {group}: a prompt group would be "
+            "split across processes and the reward model normalised over half groups; make it a multiple"
+        )
     limit = t.get("max_completion_length")
     for i, spec in enumerate(recipe.rewards):
         own = spec.kwargs.get("max_completion_length")
@@ -102,7 +111,9 @@ def describe_layout(plan: Plan, layout: Layout, acc_label: str, n_train: int) ->
             parts.append(f"vLLM on {gpu_range(layout.vllm_gpus)}")
         if node == layout.vllm_node and layout.rm_gpus:
             parts.append(f"reward model on {gpu_range(layout.rm_gpus)}")
-        if node in layout.train_nodes:
+        if node in layout.train_nodes and plan.device == "cpu":
+            parts.append(f"{len(layout.train_gpus)} CPU training processes")
+        elif node in layout.train_nodes:
             parts.append(f"training on {gpu_range(layout.train_gpus)}")
         idle = gpn - (len(layout.vllm_gpus) + len(layout.rm_gpus) if node == layout.vllm_node else 0)
         idle -= len(layout.train_gpus) if node in layout.train_nodes else 0
@@ -166,12 +177,14 @@ def estimate(
     elif recipe.trainer == "grpo" and t.get("use_vllm"):  # colocate: vLLM shares every training GPU
         plan.estimates.append(memory.vllm_estimate(shape, tp, gpu_gib, util, seq, role="colocated vLLM"))
         plan.estimates[0].lines.append(("colocated vLLM share", util * gpu_gib * memory.GIB))
-    if layout.rm_gpus:
-        rm_shape = memory.model_shape(str(recipe.reward_model.path_or_url))
-        if rm_shape is not None:
-            plan.estimates.append(
-                memory.serving_estimate(rm_shape, len(layout.rm_gpus), gpu_gib, "reward-model GPU")
-            )
+    rm_shape = memory.model_shape(str(recipe.reward_model.path_or_url))
+    if layout.rm_gpus and rm_shape is not None:
+        plan.estimates.append(
+            memory.serving_estimate(rm_shape, len(layout.rm_gpus), gpu_gib, "reward-model GPU")
+        )
+    elif layout.rm_shares_training and rm_shape is not None:  # the server sits on the first training GPU
+        served = memory.serving_estimate(rm_shape, 1, gpu_gib, "reward-model server")
+        plan.estimates[0].lines.append(("reward-model server (same GPU)", served.total))
     for est in plan.estimates:
         if not est.fits:
             plan.warnings.append(

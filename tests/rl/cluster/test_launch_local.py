@@ -46,12 +46,16 @@ def reward_model(tmp_path_factory) -> Path:
     from verifiers.reward_model.train import default_base_model
 
     out = tmp_path_factory.mktemp("rm")
-    AutoModelForSequenceClassification.from_pretrained(default_base_model(), num_labels=1).save_pretrained(out)
+    AutoModelForSequenceClassification.from_pretrained(default_base_model(), num_labels=1).save_pretrained(
+        out
+    )
     AutoTokenizer.from_pretrained(default_base_model()).save_pretrained(out)
     return out
 
 
-def launch(stage: str, run: Path, tiny: Path, *args: str, nodes: int = 1, procs: int = 2, rank: int = 0, ports=None):
+def launch(
+    stage: str, run: Path, tiny: Path, *args: str, nodes: int = 1, procs: int = 2, rank: int = 0, ports=None
+):
     """`python -m rl launch` of the smoke recipe for real, as `make stage1 NODE_RANK=...` runs it."""
     sandbox_port, main_port = ports or (free_port(), free_port())
     cmd = [
@@ -73,7 +77,11 @@ def wait_for(predicate, timeout_s: float, what: str) -> None:
 
 
 def our_containers(docker_engine, port: int) -> list[str]:
-    return [c.name for c in docker_engine.containers.list(all=True) if c.name.startswith(f"open-qwq-sandbox-{port}")]
+    return [
+        c.name
+        for c in docker_engine.containers.list(all=True)
+        if c.name.startswith(f"open-qwq-sandbox-{port}")
+    ]
 
 
 def descendants(pid: int) -> list[psutil.Process]:
@@ -141,7 +149,10 @@ def test_two_node_ranks_on_loopback_train_as_world_size_2(tmp_path, tiny, docker
     """NODES=2 HOSTS=127.0.0.1,127.0.0.1 NODE_RANK=0/1 side by side: both train; their sandboxes differ."""
     run = tmp_path / "stage1"
     ports = (free_port(), free_port())
-    jobs = [launch("stage1", run, tiny, "training.max_steps=2", nodes=2, procs=1, rank=k, ports=ports) for k in (0, 1)]
+    jobs = [
+        launch("stage1", run, tiny, "training.max_steps=2", nodes=2, procs=1, rank=k, ports=ports)
+        for k in (0, 1)
+    ]
     try:
         codes = [job.wait(600) for job in jobs]
     finally:
@@ -183,10 +194,14 @@ def test_stage2_survives_its_reward_model_server_being_killed(tmp_path, tiny, re
     scored = [
         row["step"]
         for row in rows
-        if row["step"] > failed[0] and not row.get("rewards/reward_model/failed") and row.get("rewards/reward_model/mean") is not None
+        if row["step"] > failed[0]
+        and not row.get("rewards/reward_model/failed")
+        and row.get("rewards/reward_model/mean") is not None
     ]
     assert scored, "no step after the restart was scored by the reward model"
     assert "restarting" in log_of(run)
     info = json.loads((run / "launch.json").read_text())
     assert info["world_size"] == 2 and info["device"] == "cpu"
-    assert not [p for p in psutil.process_iter(["cmdline"]) if str(reward_model) in " ".join(p.info["cmdline"] or [])]
+    assert not [
+        p for p in psutil.process_iter(["cmdline"]) if str(reward_model) in " ".join(p.info["cmdline"] or [])
+    ]

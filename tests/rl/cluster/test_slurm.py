@@ -49,6 +49,7 @@ def run_sbatch(tmp_path: Path, **stub_env: str) -> tuple[subprocess.CompletedPro
         "SLURM_JOB_NODELIST": "gpu[01-04]",
         "SLURM_JOB_NUM_NODES": "4",
         "SLURM_JOB_ID": "4242",
+        "SLURM_CPUS_ON_NODE": "64",  # sizes the sandbox slots (64 / 2 / 8 replicas) and sympy workers (64 / 4 / 8)
         "STAGE": "stage1",
         "GPUS_PER_NODE": "8",
         "ARGS": f"output_dir={tmp_path}/run",
@@ -91,7 +92,9 @@ def expected_calls(run: str) -> list[list[str]]:
                 f"python -m rl preflight --gpus 8 --run-dir {run} --disk-gib 916 --require flash_attn --skip image",
             ),
             srun_call(
-                host, f"{logs}/sandbox-node{node}.log", f"{ENV} python -m sandbox up --replicas 8 --port 8080"
+                host,
+                f"{logs}/sandbox-node{node}.log",
+                f"{ENV} python -m sandbox up --replicas 8 --port 8080 --workers 4",
             ),
             srun_call(
                 host,
@@ -106,7 +109,8 @@ def expected_calls(run: str) -> list[list[str]]:
                 f"--num_machines 3 --num_processes 24 --machine_rank {rank} --main_process_ip gpu02 "
                 f"--main_process_port 29500 -m rl train recipes/qwen2.5-32b/stage1.yaml output_dir={run} "
                 "launch.nodes=4 launch.gpus_per_node=8 training.use_vllm=true training.vllm_mode=server "
-                f"training.vllm_server_host=gpu01 training.vllm_server_port=8000 sandbox.url={SANDBOX_URL}",
+                "training.vllm_server_host=gpu01 training.vllm_server_port=8000 rewards.0.kwargs.workers=2 "
+                f"sandbox.url={SANDBOX_URL}",
             ),
             srun_call(
                 host, f"{logs}/sandbox-node{node}.log", "python -m sandbox down --replicas 8 --port 8080"
