@@ -111,9 +111,10 @@ class GpuMemory:
 class Check:
     """Shared state of one gpu-check: the output folder, the model, the services it started."""
 
-    def __init__(self, out: Path, part_timeout_s: float) -> None:
+    def __init__(self, out: Path, part_timeout_s: float, rehearsal: bool = False) -> None:
         self.out = out
         self.part_timeout_s = part_timeout_s
+        self.rehearsal = rehearsal  # CPU, tiny model: tries every command of the parts without a GPU
         self.model = out / "model"
         self.started = time.monotonic()
         self.env = {**os.environ, "WANDB_MODE": "disabled", "TOKENIZERS_PARALLELISM": "false"}
@@ -172,6 +173,9 @@ class Check:
             f"training.max_completion_length={COMPLETION}", "training.learning_rate=1.0e-5",
             "training.save_steps=1", "training.max_steps=2", *overrides,
         ]  # fmt: skip
+        if self.rehearsal:
+            argv[argv.index("--num_processes") : argv.index("--num_processes")] = ["--mixed_precision", "no"]
+            argv += ["model.dtype=float32", "training.bf16=false"]
         return self.run(name, argv)
 
     def rows_of(self, name: str) -> list[dict]:
@@ -223,7 +227,7 @@ def last_error(text: str) -> str:
     return (hits or lines or ["no output"])[-1][:200]
 
 
-def build_model(out: Path) -> Path:
+def build_model(out: Path, rehearsal: bool = False) -> Path:
     """The 0.48B Qwen2 model from its config with the smoke tokenizer, saved for every part to load."""
     import torch
     from transformers import AutoTokenizer, GenerationConfig, Qwen2Config, Qwen2ForCausalLM
@@ -232,7 +236,9 @@ def build_model(out: Path) -> Path:
 
     if (out / "config.json").is_file():
         return out
-    tiny = build_tiny(out.parent / "tiny")
+    tiny = build_tiny(out if rehearsal else out.parent / "tiny")
+    if rehearsal:
+        return tiny
     tokenizer = AutoTokenizer.from_pretrained(tiny)
     config = Qwen2Config(
         vocab_size=len(tokenizer),
@@ -300,6 +306,8 @@ dist.destroy_process_group()
 
 
 def part_nccl(check: Check, row: Row) -> None:
+    if check.rehearsal:
+        raise Skipped("rehearsal on CPU: no NCCL")
     script = check.out / "nccl_check.py"
     script.write_text(NCCL_SCRIPT)
     n = min(2, int(subprocess.run(
@@ -334,6 +342,8 @@ def part_resume(check: Check, row: Row) -> None:
 
 
 def part_zero3(check: Check, row: Row) -> None:
+    if check.rehearsal:
+        raise Skipped("rehearsal on CPU: DeepSpeed needs a GPU")
     check.train("zero3", "zero3.yaml", [])
     check.measured(row, "zero3", 2)
     row.estimate_gib = estimate_gib(check.model, zero=3)
@@ -353,7 +363,8 @@ def part_stage2(check: Check, row: Row) -> None:
     if not (rm / "config.json").is_file():
         check.run("reward-model-build", [sys.executable, "-c", BUILD_RM, str(rm)])
     port = free_port()
-    argv = ["python", "-m", "verifiers.reward_model", "serve", "--model", str(rm), "--device", "cuda"]
+    device = "cpu" if check.rehearsal else "cuda"
+    argv = ["python", "-m", "verifiers.reward_model", "serve", "--model", str(rm), "--device", device]
     server = check.service(
         "reward-model", [*argv, "--port", str(port)], f"http://127.0.0.1:{port}/health", 180
     )
@@ -501,11 +512,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("runs/gpu-check"), help="outputs and logs")
     parser.add_argument("--only", default="", help="comma-separated parts to run (default: all)")
     parser.add_argument("--part-timeout", type=float, default=240.0, help="seconds per part (default 240)")
+    parser.add_argument("--rehearsal", action="store_true", help=argparse.SUPPRESS)  # CPU + tiny model
     args = parser.parse_args(argv)
 
     import torch  # is_available() reads the driver without creating a CUDA context in this process
 
-    if not torch.cuda.is_available():
+    if not torch.cuda.is_available() and not args.rehearsal:
         print(
             f"gpu-check: no CUDA GPU visible (torch {torch.__version__}, CUDA_VISIBLE_DEVICES="
             f"{os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}): run it on a GPU node after make install-gpu"
@@ -521,13 +533,13 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out.resolve()
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    check = Check(out, args.part_timeout)
+    check = Check(out, args.part_timeout, rehearsal=args.rehearsal)
     rows: list[Row] = []
     with bare_sandbox(check, rows) as sandbox_url:
         if sandbox_url:
             check.env["SANDBOX_URL"] = sandbox_url
         try:
-            build_model(check.model)
+            build_model(check.model, rehearsal=args.rehearsal)
         except Exception as e:  # noqa: BLE001 - without the model no training part can run; say why
             rows.append(Row("model", f"failed: {type(e).__name__}: {e}"))
         else:
@@ -535,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
                 if only and name not in only:
                     continue
                 row = Row(name)
-                if check.left_s() < 30:
+                if check.left_s() < 30 and not check.rehearsal:
                     row.status = "skipped: the 10-minute budget is spent"
                     rows.append(row)
                     continue

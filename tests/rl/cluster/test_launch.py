@@ -286,3 +286,98 @@ def test_without_vllm_gpus_generation_is_colocated_and_its_share_counts_on_every
     assert train.role == "training GPU (ZeRO-3 over 32 GPUs)"
     assert train.get("colocated vLLM share") == 0.9 * 80 * GIB  # with the server's 0.9 it cannot fit
     assert any("training GPU (ZeRO-3 over 32 GPUs) needs" in w for w in plan.warnings)
+
+
+@pytest.mark.parametrize("stage", ["stage1", "stage2"])
+def test_one_node_without_hosts_uses_loopback_and_names_no_placeholder(stage, tmp_path):
+    recipe = STAGE1 if stage == "stage1" else STAGE2
+    plan = build_plan(stage, recipe, nodes=1, overrides=[f"output_dir={tmp_path}/{stage}"])
+    assert plan.errors == [] and plan.hosts == ["127.0.0.1"]
+    text = "\n".join(s.shell() for s in plan.steps)
+    assert "node0" not in text and "0.0.0.0" not in text  # services listen on loopback only
+    assert "training.vllm_server_host=127.0.0.1" in steps(plan, "train")[0].argv
+
+
+def test_a_cpu_plan_trains_cpu_processes_over_gloo_without_vllm(tmp_path):
+    plan = build_plan(
+        "stage1", STAGE1, nodes=1, gpus_per_node=2, overrides=[f"output_dir={tmp_path}"], device="cpu"
+    )
+    assert plan.errors == [] and steps(plan, "vllm") == [] and plan.estimates == []
+    (train,) = steps(plan, "train")
+    argv = train.argv
+    assert argv[argv.index("--config_file") + 1] == "recipes/accelerate/ddp.yaml"
+    assert argv[argv.index("--mixed_precision") + 1] == "no"
+    assert argv[argv.index("--num_processes") + 1] == "2" and "training.use_vllm=false" in argv
+    assert "CUDA_VISIBLE_DEVICES" not in train.env
+    (preflight,) = steps(plan, "preflight")
+    assert "--gpus" not in preflight.argv and "gpus,nccl" in preflight.argv[-1]
+    assert (plan.device, plan.world_size, plan.processes_per_node) == ("cpu", 2, 2)
+
+
+def test_two_node_ranks_on_one_host_get_their_own_sandbox_ports(tmp_path):
+    plan = build_plan(
+        "stage1", STAGE1, nodes=2, gpus_per_node=1, hosts=["127.0.0.1", "127.0.0.1"],
+        overrides=[f"output_dir={tmp_path}", "sandbox.replicas=2"], device="cpu", dry_run=False,
+    )  # fmt: skip
+    assert plan.errors == []
+    ups = [s for s in steps(plan, "sandbox") if s.kind == "setup"]
+    ports = [s.argv[s.argv.index("--port") + 1] for s in ups]
+    assert ports == ["8080", "8082"]  # node 1's block starts after node 0's two replicas
+    assert plan.sandbox_urls == {
+        0: ["http://127.0.0.1:8080", "http://127.0.0.1:8081"],
+        1: ["http://127.0.0.1:8082", "http://127.0.0.1:8083"],
+    }
+    for node, train in enumerate(steps(plan, "train")):
+        assert f"sandbox.url={','.join(plan.sandbox_urls[node])}" in train.argv
+        assert train.argv[train.argv.index("--main_process_ip") + 1] == "127.0.0.1"
+    assert [s.node for s in steps(plan, "train")] == [0, 1]  # without vLLM every node trains
+
+
+def test_sandbox_slots_and_sympy_workers_are_sized_from_the_node(tmp_path, monkeypatch):
+    monkeypatch.setenv("SLURM_CPUS_ON_NODE", "64")
+    plan = build_plan("stage1", STAGE1, nodes=4, overrides=[f"output_dir={tmp_path}"])
+    up = steps(plan, "sandbox")[0]
+    assert up.argv[up.argv.index("--workers") + 1] == "4"  # half of 64 cores over 8 replicas
+    assert "rewards.0.kwargs.workers=2" in steps(plan, "train")[0].argv  # a quarter over 8 ranks
+    plan = build_plan("stage1", STAGE1, nodes=4, overrides=[f"output_dir={tmp_path}", "sandbox.workers=3"])
+    up = steps(plan, "sandbox")[0]
+    assert up.argv[up.argv.index("--workers") + 1] == "3"  # the recipe's choice wins
+
+
+def test_a_reward_model_server_beyond_loopback_gets_the_job_secret_and_local_ones_do_not(tmp_path):
+    plan = build_plan(
+        "stage2", STAGE2, nodes=4, hosts=["a", "b", "c", "d"], overrides=[f"output_dir={tmp_path}/s2"]
+    )
+    (rm,) = steps(plan, "reward_model")
+    secret = f"{tmp_path}/s2/logs/job.secret"
+    assert rm.argv[rm.argv.index("--host") + 1] == "0.0.0.0" and rm.env["OPEN_QWQ_SECRET_FILE"] == secret
+    assert all(t.env["OPEN_QWQ_SECRET_FILE"] == secret for t in steps(plan, "train"))  # clients send it
+    assert "OPEN_QWQ_SECRET_FILE" not in steps(plan, "vllm")[0].env  # TRL's server cannot check it
+    plan = build_plan("stage2", STAGE2, nodes=1, overrides=[f"output_dir={tmp_path}/s2"])
+    (rm,) = steps(plan, "reward_model")
+    assert rm.argv[rm.argv.index("--host") + 1] == "127.0.0.1" and "OPEN_QWQ_SECRET_FILE" not in rm.env
+
+
+def test_a_reward_model_without_its_own_gpu_shares_the_training_gpu_and_counts_there(tmp_path):
+    plan = build_plan(
+        "stage2",
+        "recipes/qwen2.5-1.5b/stage2.yaml",
+        nodes=1,
+        gpus_per_node=1,
+        overrides=[f"output_dir={tmp_path}/s2"],
+    )
+    assert plan.errors == []
+    (rm,) = steps(plan, "reward_model")
+    assert rm.env["CUDA_VISIBLE_DEVICES"] == "0"
+    assert plan.estimates[0].get("reward-model server (same GPU)") > 16 * GIB  # 8B in bf16
+    assert plan.estimates[0].fits
+
+
+def test_reward_model_normalisation_needs_whole_groups_on_each_process(tmp_path):
+    plan = build_plan(
+        "stage2",
+        STAGE2,
+        nodes=4,
+        overrides=[f"output_dir={tmp_path}/s2", "training.gradient_accumulation_steps=4"],
+    )
+    assert any("split across processes" in e for e in plan.errors), plan.errors

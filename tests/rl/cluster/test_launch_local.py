@@ -104,7 +104,11 @@ def ranks(pid: int) -> list[psutil.Process]:
 
 
 def log_of(run: Path, rank: int = 0) -> str:
-    return (run.parent / f"{run.name}-node{rank}.log").read_text(errors="replace")
+    """The launcher's output and the tail of every step log: what an assertion message needs."""
+    text = (run.parent / f"{run.name}-node{rank}.log").read_text(errors="replace")
+    for log in sorted((run / "logs").glob("*.log")):
+        text += f"\n--- {log.name}\n" + log.read_text(errors="replace")[-1500:]
+    return text
 
 
 def test_a_killed_rank_fails_the_job_in_bounded_time_and_a_rerun_resumes_to_the_end(
@@ -133,7 +137,7 @@ def test_a_killed_rank_fails_the_job_in_bounded_time_and_a_rerun_resumes_to_the_
     assert not [p for p in before if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 
     rerun = launch("stage1", run, tiny, *args, ports=ports)
-    assert rerun.wait(600) == 0, log_of(run)[-3000:]
+    assert rerun.wait(600) == 0, log_of(run)[-6000:]
     train_log = (run / "logs" / "train-node0.log").read_text()
     assert "resuming" in train_log and "from checkpoint-" in train_log
     steps = [row["step"] for row in read_metrics(run) if "reward" in row]
