@@ -140,7 +140,9 @@ class Check:
             raise Failed(f"exit {code}: {last_error(text)} (log: {log})")
         return text
 
-    def service(self, name: str, argv: list[str], health: str, timeout_s: float) -> subprocess.Popen:
+    def service(
+        self, name: str, argv: list[str], health: str, timeout_s: float, env: dict[str, str] | None = None
+    ) -> subprocess.Popen:
         """Start a server and wait for its health URL; Failed (with its log's last error) when it dies."""
         from sandbox import wait_healthy
 
@@ -148,8 +150,9 @@ class Check:
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("w") as f:
             proc = subprocess.Popen(
-                argv, cwd=ROOT, env=self.env, stdout=f, stderr=subprocess.STDOUT, start_new_session=True
-            )
+                argv, cwd=ROOT, env={**self.env, **(env or {})}, stdout=f, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
         try:
             wait_healthy(health.removesuffix("/health"), timeout_s, proc, name=name)
         except (RuntimeError, TimeoutError) as e:
@@ -158,7 +161,14 @@ class Check:
         return proc
 
     # -- training --------------------------------------------------------------------------------------
-    def train(self, name: str, config: str, overrides: list[str], stage: str = "stage1") -> str:
+    def train(
+        self,
+        name: str,
+        config: str,
+        overrides: list[str],
+        stage: str = "stage1",
+        env: dict[str, str] | None = None,
+    ) -> str:
         """`accelerate launch --config_file recipes/accelerate/<config> -m rl train` on the smoke recipe."""
         from sandbox import free_port
 
@@ -176,7 +186,7 @@ class Check:
         if self.rehearsal:
             argv[argv.index("--num_processes") : argv.index("--num_processes")] = ["--mixed_precision", "no"]
             argv += ["model.dtype=float32", "training.bf16=false"]
-        return self.run(name, argv)
+        return self.run(name, argv, env)
 
     def rows_of(self, name: str) -> list[dict]:
         path = self.out / name / "metrics.jsonl"
@@ -275,6 +285,17 @@ def estimate_gib(
     return memory.training_estimate(shape, setup, gpu).total / memory.GIB + vllm_share * gpu
 
 
+def gpu_count() -> int:
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return 0
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(line.startswith("GPU ") for line in out.splitlines())
+
+
 def gpu_memory_gib() -> float | None:
     smi = shutil.which("nvidia-smi")
     if smi is None:
@@ -292,8 +313,8 @@ def gpu_memory_gib() -> float | None:
 # -- the parts ----------------------------------------------------------------------------------------
 NCCL_SCRIPT = """
 import os, time, torch, torch.distributed as dist
-dist.init_process_group("nccl")
-rank = dist.get_rank(); torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+torch.cuda.set_device(int(os.environ["LOCAL_RANK"])); dist.init_process_group("nccl")
+rank = dist.get_rank()
 x = torch.full((64 * 2**20,), float(rank + 1), device="cuda")
 dist.all_reduce(x); torch.cuda.synchronize(); t = time.perf_counter()
 for _ in range(5): dist.all_reduce(x)
@@ -310,10 +331,7 @@ def part_nccl(check: Check, row: Row) -> None:
         raise Skipped("rehearsal on CPU: no NCCL")
     script = check.out / "nccl_check.py"
     script.write_text(NCCL_SCRIPT)
-    n = min(2, int(subprocess.run(
-        [sys.executable, "-c", "import torch; print(torch.cuda.device_count())"],
-        capture_output=True, text=True, timeout=120, env=check.env,
-    ).stdout.strip() or 1))  # fmt: skip
+    n = max(1, min(2, gpu_count()))
     out = check.run("nccl", ["torchrun", "--standalone", f"--nproc_per_node={n}", str(script)])
     row.notes.append(
         next(line for line in out.splitlines() if line.startswith("nccl ok"))[len("nccl ok: ") :]
@@ -416,6 +434,11 @@ def part_vllm_colocate(check: Check, row: Row) -> None:
 
 def part_vllm_server(check: Check, row: Row) -> None:
     need_vllm()
+    if gpu_count() < 2:
+        raise Skipped(
+            "server mode needs a second GPU: TRL syncs weights to the server over NCCL, which cannot join two "
+            "processes on one device (vllm-colocate covers one GPU)"
+        )
     from sandbox import free_port
 
     port = free_port()
@@ -423,18 +446,19 @@ def part_vllm_server(check: Check, row: Row) -> None:
         "trl", "vllm-serve", "--model", str(check.model), "--port", str(port), "--host", "127.0.0.1",
         "--gpu_memory_utilization", "0.3", "--max_model_len", "1024", "--dtype", "bfloat16",
     ]  # fmt: skip
-    server = check.service("vllm-server", argv, f"http://127.0.0.1:{port}/health", 300)
+    gpu1 = {"CUDA_VISIBLE_DEVICES": "1"}
+    server = check.service("vllm-server", argv, f"http://127.0.0.1:{port}/health", 300, env=gpu1)
     try:
         overrides = [
             "training.use_vllm=true", "training.vllm_mode=server",
             "training.vllm_server_host=127.0.0.1", f"training.vllm_server_port={port}",
         ]  # fmt: skip
-        check.train("vllm-server", "ddp.yaml", overrides)
+        check.train("vllm-server", "ddp.yaml", overrides, env={"CUDA_VISIBLE_DEVICES": "0"})
         check.measured(row, "vllm-server", 2)
     finally:
         stop(server)
-    row.estimate_gib = estimate_gib(check.model, vllm_share=0.3)
-    row.notes.append("server and trainer share GPU 0")
+    row.estimate_gib = estimate_gib(check.model)
+    row.notes.append("server on GPU 1, trainer on GPU 0 (peak: GPU 0)")
 
 
 PARTS: list[tuple[str, Callable[[Check, Row], None]]] = [
