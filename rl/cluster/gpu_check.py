@@ -589,7 +589,7 @@ def main(argv: list[str] | None = None) -> int:
                 row.notes.append(f"{time.monotonic() - started:.0f} s")
                 print(f"gpu-check: {name}: {row.status.split(':', 1)[0]}", file=sys.stderr, flush=True)
                 rows.append(row)
-    print(render(rows, gpu_name()))
+    print(render(rows, "CPU (rehearsal, tiny model)" if args.rehearsal else gpu_name()))
     return 0 if all(not r.status.startswith("failed") for r in rows) else 1
 
 
