@@ -238,6 +238,43 @@ def test_run_node_stops_when_training_fails_and_still_tears_down(tmp_path):
     assert (tmp_path / "down").exists()
 
 
+def test_node_0_writes_a_fresh_job_secret_before_services_and_restarts_a_dead_service(tmp_path, capsys):
+    """Real processes: the secret file is new (0600) before the service starts; a service that dies while
+    training runs is started again; launch.json records the run and its exit code."""
+    from rl.cluster.execute import run_node
+    from rl.cluster.plan import Plan, Step
+    from rl.recipe import load_recipe
+
+    py = sys.executable
+    secret = tmp_path / "logs" / "job.secret"
+    secret.parent.mkdir()
+    secret.write_text("last job's")
+    env = {"OPEN_QWQ_SECRET_FILE": str(secret)}
+    starts = tmp_path / "starts"
+    service = [  # records the secret it sees; the first start dies, the restarted one keeps serving
+        py, "-c",
+        "import os, pathlib, time\n"
+        f"p = pathlib.Path({str(starts)!r}); first = not p.exists()\n"
+        "p.open('a').write(open(os.environ['OPEN_QWQ_SECRET_FILE']).read() + chr(10))\n"
+        "time.sleep(0 if first else 60)",
+    ]  # fmt: skip
+    train = [py, "-c", "import time; time.sleep(6)"]
+    plan = Plan(stage="stage1", recipe_path=STAGE1, hosts=["127.0.0.1"], world_size=1, processes_per_node=1)
+    plan.recipe = load_recipe(STAGE1, [f"output_dir={tmp_path}"])
+    log = str(tmp_path / "logs" / "x.log")
+    plan.steps = [
+        Step("service", 0, "127.0.0.1", "svc", service, env, log),
+        Step("train", 0, "127.0.0.1", "train", train, env, log),
+    ]
+    assert run_node(plan, 0) == 0
+    seen = starts.read_text().splitlines()
+    assert len(seen) == 2 and seen[0] == seen[1] and seen[0] != "last job's" and len(seen[0]) >= 32
+    assert oct(secret.stat().st_mode & 0o777) == "0o600"
+    assert "svc exited 0 during training: restarting it" in capsys.readouterr().err
+    info = json.loads((tmp_path / "launch.json").read_text())
+    assert info["exit_code"] == 0 and info["status"] == "finished" and info["world_size"] == 1
+
+
 def test_emit_tsv_round_trips_the_environment_and_the_sandbox_override_through_bash(tmp_path):
     plan = build_plan("stage1", STAGE1, nodes=4, overrides=[f"output_dir={tmp_path}"])
     train_line = next(line for line in emit_tsv(plan).splitlines() if line.startswith("train\t"))
