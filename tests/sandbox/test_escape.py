@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from pathlib import Path
 
 import pytest
 
@@ -102,7 +103,7 @@ def test_seccomp_syscall_table_matches_the_kernel_headers():
     if not os.path.exists(header):
         pytest.skip("no kernel headers here")
     numbers = {}
-    for line in open(header):
+    for line in Path(header).read_text().splitlines():
         parts = line.split()
         if len(parts) == 3 and parts[0] == "#define" and parts[1].startswith("__NR_"):
             numbers[parts[1][5:]] = int(parts[2])

@@ -47,10 +47,12 @@ def test_control_unknown_keys_of_the_request_itself_pass_through(judge):
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
 def test_nan_or_infinity_in_a_numeric_field_is_422(sbx, value):
-    body = '{"code": "print(1)", "tests": [{"input": "", "output": "1"}], "timeout_s": %s}' % value
+    body = '{"code": "print(1)", "tests": [{"input": "", "output": "1"}], "timeout_s": VALUE}'.replace(
+        "VALUE", value
+    )
     r = sbx.post("/judge", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 422 and "timeout_s" in r.text
-    body = '{"code": "print(1)", "run_timeout": %s}' % value
+    body = '{"code": "print(1)", "run_timeout": VALUE}'.replace("VALUE", value)
     r = sbx.post("/run_code", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 422 and "run_timeout" in r.text
 
