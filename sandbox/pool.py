@@ -53,6 +53,8 @@ def claim_uid_base(workers: int) -> tuple[int, int | None]:
             continue
         return base, fd
     raise RuntimeError("no free uid range for the sandbox's slots")
+
+
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
 
