@@ -251,7 +251,17 @@ def _status(raw: bytes, nonce: str) -> dict[str, Any]:
     return status
 
 
-def _result(req, verdict, exit_status, out, err, status_raw, nonce, elapsed) -> dict[str, Any]:
+def _result(
+    req: dict[str, Any],
+    verdict: str | None,
+    exit_status: int | None,
+    out: bytearray,
+    err: bytearray,
+    status_raw: bytearray,
+    nonce: str,
+    elapsed: float,
+) -> dict[str, Any]:
+    """The execution's answer to the pool: a verdict from what the kernel and the child reported."""
     status = _status(bytes(status_raw), nonce)
     code = None
     if exit_status is not None:
