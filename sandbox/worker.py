@@ -366,6 +366,7 @@ def worker_main(slot: int, uid: int | None, scratch_mb: int, cgroup_name: str) -
         except Exception as e:  # a bug here is the sandbox's failure, never the program's
             log.exception("slot %d failed", slot)
             res = {"status": "sandbox_error", "error": f"{type(e).__name__}: {e}"}
+            w.broken = w.broken or f"an execution failed in the worker ({type(e).__name__}): start afresh"
         finally:
             if test_fd is not None:
                 os.close(test_fd)
