@@ -86,7 +86,11 @@ class Worker:
             with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as f:
                 f.write("-1000")  # the OOM killer takes executions (1000), never the worker
         # Inside its own network namespace a program may make (local) sockets: there is nothing to reach.
-        self.seccomp_filter = seccomp.program(deny_sockets=not self.level.has_namespaces)
+        self.seccomp_filter = seccomp.program(
+            deny_sockets=not self.level.has_namespaces,
+            protected=(os.getpid(), os.getppid()),
+            groups=(os.getpgid(0),),
+        )
         self._reset()
         if self.broken:
             raise RuntimeError(self.broken)

@@ -151,3 +151,19 @@ def test_without_namespaces_assert_mode_still_hides_the_test(nobody_sbx):
         assert r.json()["reward"] == 0.0
     honest = {"code": f"def f():\n    return '{token}'", "mode": "assert", "test": test, "entry_point": "f"}
     assert nobody_sbx.post("/judge", json=honest).json()["reward"] == 1.0
+
+
+def test_without_namespaces_a_program_cannot_kill_its_worker_or_the_server(nobody_sbx, nobody_server):
+    code = (
+        "import os, signal\nworker = os.getppid()\n"
+        "server = int(open(f'/proc/{worker}/status').read().split('PPid:')[1].split()[0])\n"
+        "refused = 0\n"
+        "for target in (-1, worker, server, -os.getpgid(worker), -server):\n"
+        "    try:\n        os.kill(target, signal.SIGKILL)\n    except OSError:\n        refused += 1\n"
+        "print(refused)"
+    )
+    assert judge(nobody_sbx, code, output="5") == "accepted"
+    assert judge(
+        nobody_sbx, "import os, signal\nos.kill(os.getpid(), 0)\nprint('self ok')", output="self ok"
+    ) == ("accepted")
+    assert os.path.exists(f"/proc/{nobody_server[1]}")
