@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from verifiers.jsonl import read_jsonl
+
 SEED = 0
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "smoke"
 
@@ -416,7 +418,7 @@ def load_split(task: str, split: str, data_dir: Path | str = DATA_DIR) -> list[R
     path = Path(data_dir) / task / f"{split}.jsonl"
     if not path.exists():
         raise FileNotFoundError(f"{path} missing: regenerate with `python -m rl.smoke.tasks {data_dir}`")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return read_jsonl(path)
 
 
 def corpus(seed: int = SEED) -> Iterator[str]:
