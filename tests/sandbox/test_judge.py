@@ -1,4 +1,4 @@
-"""Output comparison rules (CONTRACTS.md §3), judged outside the sandbox."""
+"""Output comparison rules (docs/http-api.md), judged outside the sandbox."""
 
 from sandbox.judge import stdout_matches, values_match
 
