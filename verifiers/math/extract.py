@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-# A chat model that runs past its turn keeps writing the next one; nothing after these counts.
-_TURN_END = ("<|im_end|>", "<|im_start|>", "<|endoftext|>", "<|eot_id|>")
+from verifiers.completion import TURN_END, final_answer
+
 _BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*")
 # Text allowed between two boxes that together list one answer: "\boxed{1}, \boxed{2} and \boxed{3}".
 _JOIN_WORDS = {"and", "for", "part", "parts", "the", "a", "b", "c", "d", "respectively", "or"}
@@ -32,19 +32,6 @@ _PLAIN_NUM = re.compile(
 _BARE_WORDS = re.compile(r"\b(?!(?:percent|percentage|pct|and|or)\b)[A-Za-z]{3,}")
 _HEDGE = re.compile(r"\bor\b|\beither\b|\\text\{\s*or\s*\}|\\lor\b", re.IGNORECASE)
 _PHANTOM = re.compile(r"\\(?:phantom|hphantom|vphantom)\{[^{}]*\}|\\(?:quad|qquad|,|;|!|:)|\s")
-
-
-def answer_region(completion: str) -> str | None:
-    """The text that may hold the final answer: after the last `</think>`; None if thinking never ended."""
-    for mark in _TURN_END:
-        cut = completion.find(mark)
-        if cut >= 0:
-            completion = completion[:cut]
-    if "</think>" in completion:
-        return completion.rsplit("</think>", 1)[1]
-    if "<think>" in completion:
-        return None
-    return completion
 
 
 def _box_spans(text: str) -> tuple[list[tuple[int, int, str]], bool]:
@@ -199,17 +186,18 @@ def _is_hedge(ans: str) -> bool:
     return bool(_HEDGE.search(ans))
 
 
-def extract_answer(completion: str) -> str | None:
+def extract_answer(completion: str, think_prefill: bool = False) -> str | None:
     """The completion's final answer, or None when it has none or commits to several.
 
-    Only text after the last `</think>` counts; then the last `\\boxed{}`/`\\fbox{}`, else an explicit
-    final-answer phrase, else the last expression. Hedges ("6 or 8"), empty boxes and unclosed boxes
-    score None.
+    Only the final answer counts (`verifiers.completion.final_answer`: after the last `</think>`, nothing
+    when thinking never closed; with `think_prefill=False`, the default here, a text without think tags is
+    a bare answer). In it, the last `\\boxed{}`/`\\fbox{}`, else an explicit final-answer phrase, else the
+    last expression. Hedges ("6 or 8"), empty boxes and unclosed boxes score None.
     """
     if not isinstance(completion, str):
         return None
-    region = answer_region(completion)
-    if region is None or not region.strip():
+    region = final_answer(completion, think_prefill)
+    if region is None:
         return None
     ans = _phrase_after_boxes(region) if _BOX_OPEN.search(region) else None
     if ans is None:
@@ -226,7 +214,7 @@ def extract_gold(gold: str) -> str | None:
     """The reference answer from a dataset's gold field: bare LaTeX, a boxed value, or a worked solution."""
     if not isinstance(gold, str) or not gold.strip():
         return None
-    for mark in _TURN_END:
+    for mark in TURN_END:
         gold = gold.split(mark, 1)[0]
     boxed = _boxed_answer(gold, strict=False)
     if boxed:

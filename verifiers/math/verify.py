@@ -13,6 +13,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from verifiers import failures
+from verifiers.completion import completion_text
 from verifiers.math.extract import extract_answer, extract_gold
 from verifiers.math.parse import is_time, normalize, simple_number, text_key
 from verifiers.math.workers import get_pool
@@ -94,8 +95,15 @@ def _fast_lists(gold: str, ans: str) -> bool | None:
     return all(_close(x, y, inexact) for x, y in zip(gv, av, strict=True))
 
 
-def _check(golds: list, answers: list, timeout_s: float, workers: int | None, single: bool) -> list:
-    """True/False per row, None where the gold cannot be read."""
+def _check(
+    golds: list,
+    answers: list,
+    timeout_s: float,
+    workers: int | None,
+    single: bool,
+    think_prefill: bool = False,
+) -> list:
+    """True/False per row, None where the gold cannot be read; an answer without a final answer is False."""
     start = time.monotonic()
     out: list = [False] * len(golds)
     tasks, where = [], []
@@ -104,20 +112,20 @@ def _check(golds: list, answers: list, timeout_s: float, workers: int | None, si
         if gold_text is None:
             out[i] = None
             continue
-        ans_text = extract_answer(answer) if isinstance(answer, str) else None
-        if ans_text is None:
-            continue
-        quick = _fast(gold_text, ans_text)
-        if quick is not None:
-            out[i] = quick
-            continue
+        ans_text = extract_answer(answer, think_prefill) if isinstance(answer, str) else None
+        if ans_text is not None:
+            quick = _fast(gold_text, ans_text)
+            if quick is not None:
+                out[i] = quick
+                continue
+        # Without an answer the worker still reads the gold: an unreadable one is None, not a 0.
         tasks.append((gold_text, ans_text))
         where.append(i)
     if tasks:
         deadline = start + timeout_s if single else None
         n = workers or os.cpu_count() or 1
         # Longest first: the slow sympy cases start early instead of trailing the batch on one core.
-        order = sorted(range(len(tasks)), key=lambda k: -len(tasks[k][0]) - len(tasks[k][1]))
+        order = sorted(range(len(tasks)), key=lambda k: -len(tasks[k][0]) - len(tasks[k][1] or ""))
         got = get_pool().run([tasks[k] for k in order], timeout_s, n, deadline=deadline)
         for k, r in zip(order, got, strict=True):
             out[where[k]] = r
@@ -146,32 +154,24 @@ def verify_batch(
     return [bool(r) for r in _check(list(golds), list(answers), timeout_s, workers, single=False)]
 
 
-def _content(completion) -> str:
-    """A completion as text: TRL passes strings, or chat message lists for conversational data."""
-    if isinstance(completion, str):
-        return completion
-    if isinstance(completion, list) and completion:
-        last = completion[-1]
-        if isinstance(last, dict):
-            return str(last.get("content") or "")
-    if isinstance(completion, dict):
-        return str(completion.get("content") or "")
-    return ""
-
-
-def math_reward(completions, answer=None, timeout_s: float = 5.0, **kwargs) -> list[float | None]:
+def math_reward(
+    completions, answer=None, timeout_s: float = 5.0, think_prefill: bool = True, **kwargs
+) -> list[float | None]:
     """TRL reward function: 1.0 if the final answer matches the row's `answer` column, else 0.0.
 
     None for rows without a math gold (other reward functions own them) and for rows whose gold cannot
-    be parsed (counted with `verifiers.failures.record`, never scored 0).
+    be parsed (counted with `verifiers.failures.record`, never scored 0). A completion that never closed
+    its (prefilled) thinking gave no final answer and scores 0.0 (`verifiers.completion`).
     """
     golds = list(answer) if answer is not None else [None] * len(completions)
-    texts = [_content(c) for c in completions]
+    texts = [completion_text(c) for c in completions]
     rows = [i for i, g in enumerate(golds) if isinstance(g, str | int | float) and str(g).strip()]
     rewards: list[float | None] = [None] * len(texts)
     if not rows:
         return rewards
-    got = _check([str(golds[i]) for i in rows], [texts[i] for i in rows], timeout_s, None, single=False)
+    got = _check(
+        [str(golds[i]) for i in rows], [texts[i] for i in rows], timeout_s, None, False, think_prefill
+    )
     bad = 0
     for i, r in zip(rows, got, strict=True):
         if r is None:

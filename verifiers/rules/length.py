@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from verifiers.rules.text import content
+from verifiers.completion import completion_text
 
 # DAPO: L_max 20480 with a 4096-token buffer; ours defaults to the cluster recipe's 16384 completion limit.
 MAX_COMPLETION_LENGTH = 16384
@@ -50,5 +50,5 @@ def overlong_penalty_reward(
     if completion_ids is not None:
         lengths = [len(ids) for ids in completion_ids]
     else:
-        lengths = [round(len(content(c)) / chars_per_token) for c in completions]
+        lengths = [round(len(completion_text(c)) / chars_per_token) for c in completions]
     return [overlong_penalty(n, max_completion_length, overlong_buffer) for n in lengths]

@@ -1,50 +1,9 @@
-"""Text helpers shared by the rule verifiers: completion/prompt text from TRL's row formats, the final answer
-after `</think>`, an offline sentence splitter and word counts (IFEval's definitions, without NLTK data)."""
+"""Text helpers shared by the rule verifiers: an offline sentence splitter and word counts (IFEval's
+definitions). A completion's text and its final answer come from `verifiers.completion`."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
-
-END_THINK = "</think>"
-
-
-def content(item: Any) -> str:
-    """The text of a completion or prompt as TRL passes it: a string, or a list of chat messages.
-
-    For a message list the last assistant message is the completion; for a prompt (no assistant turn) the
-    last user message is what the model answers.
-    """
-    if item is None:
-        return ""
-    if isinstance(item, str):
-        return item
-    if isinstance(item, dict):
-        return _message_text(item)
-    messages = list(item)
-    for role in ("assistant", "user"):
-        for message in reversed(messages):
-            if isinstance(message, dict) and message.get("role") == role:
-                return _message_text(message)
-    return _message_text(messages[-1]) if messages else ""
-
-
-def _message_text(message: dict) -> str:
-    body = message.get("content", "")
-    if isinstance(body, list):  # multimodal-style parts: keep the text parts
-        return "".join(p.get("text", "") for p in body if isinstance(p, dict))
-    return body or ""
-
-
-def final_answer(completion: Any) -> str:
-    """The text after the last `</think>` (the whole completion when there is none), stripped.
-
-    Stripped because the chat template puts a blank line after `</think>`: left in, it would be the
-    "first line" IFEval's loose mode drops instead of the answer's real preamble.
-    """
-    text = content(completion)
-    _, sep, after = text.rpartition(END_THINK)
-    return (after if sep else text).strip()
 
 
 def count_words(text: str) -> int:
