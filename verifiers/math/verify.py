@@ -15,44 +15,45 @@ from functools import lru_cache
 from verifiers import failures
 from verifiers.completion import completion_text
 from verifiers.math.extract import extract_answer, extract_gold
-from verifiers.math.parse import is_time, normalize, simple_number, text_key
+from verifiers.math.parse import is_placeholder, literal_verdict, normalize, simple_number
 from verifiers.math.workers import get_pool
 
 _FAST_MAX_CHARS = 200
-_REL_TOL = Fraction(1, 10**9)
+_FAILED = "failed"  # a row `_check` could not read (already counted); reads as None
 
 
 @lru_cache(maxsize=4096)
 def _gold_text(gold: str) -> str | None:
-    return extract_gold(gold)
-
-
-def _close(x: Fraction, y: Fraction, inexact: bool) -> bool:
-    if not inexact:
-        return x == y
-    return abs(x - y) <= _REL_TOL * max(1, abs(x), abs(y))
+    """The gold's answer text; None for a gold that holds no answer (a proof, `N/A`, `?`)."""
+    text = extract_gold(gold)
+    return None if text is None or is_placeholder(text) else text
 
 
 def _fast(gold_text: str, ans_text: str) -> bool | None:
-    """Decide exact-number and identical-text cases without sympy; None when sympy is needed."""
+    """Decide exact-number and literal cases without sympy; None when sympy is needed.
+
+    The numbers here follow the exactness rule of `verifiers.math.equivalence`: plain numbers are exact
+    fractions, and only a decimal gold answered by an exact fraction is read as rounded.
+    """
     if len(gold_text) > _FAST_MAX_CHARS or len(ans_text) > _FAST_MAX_CHARS:
         return None
     g, a = normalize(gold_text), normalize(ans_text)
-    if text_key(g.text) == text_key(a.text):
-        return True
-    if g.letter:
-        return a.letter == g.letter if a.letter else None
-    if is_time(g.text) and is_time(a.text):
-        return False
+    verdict = literal_verdict(g, a)
+    if verdict is not None:
+        return verdict
     gv, av = simple_number(g.text), simple_number(a.text)
     if gv is None or av is None:
         if g.percent or a.percent:
             return None
         return _fast_lists(g.text, a.text)
-    inexact = "." in g.text or "." in a.text
     golds = [gv, gv / 100] if g.percent else [gv]
     answers = [av, av / 100] if a.percent else [av]
-    return any(_close(x, y, inexact) for x in golds for y in answers)
+    if any(x == y for x in golds for y in answers):
+        return True
+    if g.decimals is not None and a.decimals is None and len(g.text.lstrip("-.0").replace(".", "")) >= 2:
+        half_unit = Fraction(1, 2 * 10**g.decimals)
+        return any(abs(y - gv) <= half_unit for y in answers)
+    return False
 
 
 _LIST_SPLIT = re.compile(r"\s*(?:,|;|\band\b)\s*(?:and\b)?\s*")
@@ -62,9 +63,9 @@ def _number_list(text: str) -> tuple[str, list[Fraction]] | None:
     """A bare list, a braced set, or a bracketed pair/tuple/interval of plain numbers, with its kind."""
     kind = "list"
     body = text.strip()
-    if body.startswith("\\{") and body.endswith("\\}"):
+    if len(body) > 2 and body.startswith("\\{") and body.endswith("\\}"):
         kind, body = "set", body[2:-2]
-    elif body[:1] in "([" and body[-1:] in ")]":
+    elif len(body) >= 2 and body[0] in "([" and body[-1] in ")]":
         kind, body = body[0] + body[-1], body[1:-1]
     parts = _LIST_SPLIT.split(body.strip())
     if len(parts) < 2:
@@ -81,18 +82,17 @@ def _fast_lists(gold: str, ans: str) -> bool | None:
     if g is None or a is None:
         return None
     (gk, gv), (ak, av) = g, a
+    if gk == "set" and ak in ("set", "list"):
+        return sorted(set(gv)) == sorted(set(av))  # a set's repeated elements are one element
     if len(gv) != len(av):
         return False
-    inexact = "." in gold or "." in ans
-    unordered = {"list", "set"}
-    if gk in unordered and ak in unordered:
-        gv, av = sorted(gv), sorted(av)
-        return all(_close(x, y, inexact) for x, y in zip(gv, av, strict=True))
+    if gk in ("list", "set") and ak in ("list", "set"):
+        return sorted(gv) == sorted(av)
     if "set" in (gk, ak):
         return False  # a braced set is not an ordered pair or an interval
-    if gk != "list" and ak != "list" and gk != ak:
-        return False  # [1,2) is not [1,2]
-    return all(_close(x, y, inexact) for x, y in zip(gv, av, strict=True))
+    if {gk, ak} - {"list", "()"}:
+        return gk == ak and gv == av  # [1,2) is not [1,2], and no list of endpoints is an interval
+    return gv == av
 
 
 def _check(
@@ -103,21 +103,29 @@ def _check(
     single: bool,
     think_prefill: bool = False,
 ) -> list:
-    """True/False per row, None where the gold cannot be read; an answer without a final answer is False."""
+    """True/False per row, None where the gold cannot be read; an answer without a final answer is False.
+
+    A row whose reading fails in this process is None and counted (`verifiers.failures`); it never
+    touches the other rows.
+    """
     start = time.monotonic()
     out: list = [False] * len(golds)
     tasks, where = [], []
     for i, (gold, answer) in enumerate(zip(golds, answers, strict=True)):
-        gold_text = _gold_text(gold) if isinstance(gold, str) else None
-        if gold_text is None:
-            out[i] = None
-            continue
-        ans_text = extract_answer(answer, think_prefill) if isinstance(answer, str) else None
-        if ans_text is not None:
-            quick = _fast(gold_text, ans_text)
-            if quick is not None:
-                out[i] = quick
+        try:
+            gold_text = _gold_text(gold) if isinstance(gold, str) else None
+            if gold_text is None:
+                out[i] = None
                 continue
+            ans_text = extract_answer(answer, think_prefill) if isinstance(answer, str) else None
+            quick = None if ans_text is None else _fast(gold_text, ans_text)
+        except Exception as e:  # a bug on one row's text: that row is unscored, the batch goes on
+            failures.record("math_reward", f"row {i}: {type(e).__name__}: {e}")
+            out[i] = _FAILED
+            continue
+        if quick is not None:
+            out[i] = quick
+            continue
         # Without an answer the worker still reads the gold: an unreadable one is None, not a 0.
         tasks.append((gold_text, ans_text))
         where.append(i)
@@ -138,7 +146,7 @@ def verify(gold: str, answer: str, timeout_s: float = 5.0) -> bool:
     Never raises; returns within `timeout_s` plus a small constant from any thread. A timeout is False.
     """
     try:
-        return bool(_check([gold], [answer], timeout_s, 1, single=True)[0])
+        return _check([gold], [answer], timeout_s, 1, single=True)[0] is True
     except Exception:
         return False
 
@@ -151,7 +159,7 @@ def verify_batch(
         raise ValueError(
             f"verify_batch got {len(golds)} golds and {len(answers)} answers; pass one gold per answer"
         )
-    return [bool(r) for r in _check(list(golds), list(answers), timeout_s, workers, single=False)]
+    return [r is True for r in _check(list(golds), list(answers), timeout_s, workers, single=False)]
 
 
 def math_reward(
@@ -176,8 +184,8 @@ def math_reward(
     for i, r in zip(rows, got, strict=True):
         if r is None:
             bad += 1
-        else:
-            rewards[i] = 1.0 if r else 0.0
+        elif r is not _FAILED:
+            rewards[i] = 1.0 if r is True else 0.0
     if bad:
         failures.record("math_reward", "gold answer could not be parsed", n=bad)
     return rewards

@@ -12,13 +12,20 @@ _WORDS = re.compile(r"^[A-Za-z][A-Za-z .,'()-]*$")
 
 
 def _readable(gold: Answer) -> bool:
-    return bool(gold.exprs or gold.letter or gold.empty_set or is_time(gold.text) or _WORDS.match(gold.text))
+    return bool(
+        gold.exprs
+        or gold.letter
+        or gold.empty_set
+        or gold.words
+        or is_time(gold.text)
+        or _WORDS.match(gold.text)
+    )
 
 
 @lru_cache(maxsize=2048)
-def _parsed(text: str) -> Answer:
+def _parsed(text: str, gold: bool = False) -> Answer:
     """Golds repeat across a GRPO group (16 completions per prompt): parse each once per worker."""
-    return parse(normalize(text))
+    return parse(normalize(text), gold=gold)
 
 
 def decide(gold_text: str, answer_text: str | None) -> bool | None:
@@ -26,7 +33,7 @@ def decide(gold_text: str, answer_text: str | None) -> bool | None:
 
     `answer_text` None (the completion gave no final answer) is False against a readable gold.
     """
-    gold = _parsed(gold_text)
+    gold = _parsed(gold_text, gold=True)
     if answer_text is None:
         return None if not _readable(gold) else False
     ans = normalize(answer_text)
