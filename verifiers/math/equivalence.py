@@ -165,7 +165,7 @@ _UNEVALUATED = (sympy.Sum, sympy.Product, sympy.Integral, sympy.Limit, sympy.Der
 
 
 def _scalar_equal(g: Basic, a: Basic) -> bool:
-    if g == a or str(g) == str(a):  # same printed form: same names, same structure
+    if g == a or sympy.srepr(g) == sympy.srepr(a):  # same tree: same names, same structure
         return True
     g, a = g.xreplace(_ALIASES), a.xreplace(_ALIASES)
     if g == a:
@@ -212,16 +212,22 @@ def _constants_equal(g: Basic, a: Basic) -> bool:
     if _has_float(g) or _has_float(a):
         return bool(_numeric_close(g, a))  # a float from the parser itself: tolerance is all there is
     try:
-        vg, va, diff = (x.evalf(_EXACT_DIGITS + 10) for x in (g, a, g - a))
+        # evalf finds the significant digits of the difference however small it is (2^-200, 10^-80);
+        # a difference that is exactly zero comes back as 0 or as a float without one significant bit.
+        # simplify() on nested radicals can take seconds; this takes microseconds.
+        diff = (g - a).evalf(_EXACT_DIGITS)
         if diff == 0:
             return True
-        if not all(v.is_number and v.is_finite for v in (vg, va, diff)):
+        if not (diff.is_number and diff.is_finite):
             return False
-        # simplify() on nested radicals can take seconds; agreement to 50 digits takes microseconds.
-        scale = sympy.Max(abs(vg), abs(va))
-        return bool(abs(diff) < scale * sympy.Float(10, 70) ** (-_EXACT_DIGITS))
+        return all(_no_digits(part) for part in diff.as_real_imag())
     except (TypeError, ValueError, OverflowError, ZeroDivisionError, AttributeError):
         return False
+
+
+def _no_digits(x: Basic) -> bool:
+    """A zero, or a float without a single significant bit (evalf's answer for an exact zero)."""
+    return x == 0 or (x.is_Float and x._prec < 8)
 
 
 def rounds_to(gold: Basic, decimals: int, value: Basic) -> bool:

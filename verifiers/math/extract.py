@@ -49,6 +49,12 @@ _PLAIN_NUM = re.compile(
 # Words that may sit beside a bare answer without making it prose: "28 percent", "5 cm".
 _BARE_WORDS = re.compile(r"\b(?!(?:percent|percentage|pct|and|or)\b)[A-Za-z]{3,}")
 _HEDGE = re.compile(r"\bor\b|\beither\b|\\text\{\s*or\s*\}|\\lor\b", re.IGNORECASE)
+# Words that lead into a short final line without being part of it: "Hence 5.", "It is 5", "So x = 3".
+_LEAD_IN = re.compile(
+    r"^(?:(?:so|thus|hence|therefore|then|finally|it|this|that|which|we get|we have|the result)\b[\s,:]*)+"
+    r"(?:is|equals|gives|comes to)?\b[\s:]*",
+    re.IGNORECASE,
+)
 # `30$^\\circ$`, `45$\\%$`: a degree or percent sign typeset on its own belongs to the number before it.
 _GLUED_MARK = re.compile(r"(\d)\s*\$\s*(\^\s*\{?\s*\\circ\s*\}?|\\%)\s*\$")
 _RELATION = re.compile(r"<|>|\\le|\\ge|\\lt|\\gt|≤|≥")
@@ -108,6 +114,20 @@ def _squash(s: str) -> str:
     return _PHANTOM.sub("", s).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("$", "")
 
 
+def _box_group(text: str, spans: list[tuple[int, int, str]], lenient: bool) -> list[tuple[int, int, str]]:
+    """The last box and the boxes before it that list the same answer with it."""
+    spans = [s for s in spans if _squash(s[2])]
+    if not spans:
+        return []
+    group = [spans[-1]]
+    for prev in reversed(spans[:-1]):
+        if _joinable(text[prev[1] : group[0][0]], lenient=lenient):
+            group.insert(0, prev)
+        else:
+            break
+    return group
+
+
 def _boxed_answer(text: str, strict: bool) -> str | None:
     """Last box, joined with neighbouring boxes that list the same answer. "" when no box exists."""
     spans, unclosed = _box_spans(text)
@@ -118,12 +138,7 @@ def _boxed_answer(text: str, strict: bool) -> str | None:
     spans = [s for s in spans if _squash(s[2])]
     if not spans:
         return "" if not unclosed else None
-    group = [spans[-1]]
-    for prev in reversed(spans[:-1]):
-        if _joinable(text[prev[1] : group[0][0]], lenient=not strict):
-            group.insert(0, prev)
-        else:
-            break
+    group = _box_group(text, spans, lenient=not strict)
     if strict:
         final = {_squash(s[2]) for s in group}
         others = {_squash(s[2]) for s in spans[: len(spans) - len(group)]}
@@ -136,7 +151,7 @@ def _boxed_answer(text: str, strict: bool) -> str | None:
 
 def _last_expression(text: str) -> str | None:
     """The later of the last math span and the last plain-text number; a short bare answer whole."""
-    bare = text.strip()
+    bare = _LEAD_IN.sub("", text.strip())
     plain = re.sub(r"\\(?:begin|end)\{\w+\*?\}|\\[a-zA-Z]+", "", bare)
     if (
         len(bare) <= 80
@@ -275,6 +290,12 @@ def extract_gold(gold: str) -> str | None:
     gold = _collapse_space(gold)
     boxed = _boxed_answer(gold, strict=False)
     if boxed:
+        # A solution that boxes different values apart from its final list ("(a) \\boxed{4} ... (b)
+        # \\boxed{5}", or an intermediate result) has no single answer: its last box alone is not the gold.
+        spans, _ = _box_spans(gold)
+        listed = {_squash(s[2]) for s in _box_group(gold, spans, lenient=True)}
+        if {_squash(s[2]) for s in spans if _squash(s[2])} - listed:
+            return None
         return boxed
     if "####" in gold:
         return gold.rsplit("####", 1)[1].strip() or None
