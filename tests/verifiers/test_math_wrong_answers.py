@@ -62,6 +62,11 @@ FAMILIES = {
         ("3 \\text{ kg}", "3 \\text{ g}", "3 \\text{kg}"),
         ("10 \\text{ m}^2", "10 \\text{ m}^3", "10 \\text{ m}^2"),
         ("4 \\text{ m/s}", "4 \\text{ km/h}", "4 \\text{ m/s}"),
+        ("7 \\text{ s}", "7 \\text{ m}", "7 \\text{ seconds}"),
+        # A trailing variable is no unit: it is never dropped.
+        ("2\\pi r h", "2\\pi r", "2\\pi h r"),
+        ("x + t", "x", "t + x"),
+        ("5c", "5", "5c"),
     ],
     "letters, decimal commas and gold boxes": [
         ("a", "A", "a"),  # a lower-case gold is a variable, not choice (A)

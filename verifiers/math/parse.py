@@ -43,9 +43,9 @@ _UNIT_NAMES = {
     "ft": "ft feet foot",
     "yd": "yard yards",
     "mi": "mile miles",
-    "s": "second seconds sec",
+    "s": "s second seconds sec",
     "min": "min minute minutes",
-    "h": "hour hours hr hrs",
+    "h": "h hour hours hr hrs",
     "day": "day days",
     "week": "week weeks",
     "month": "month months",
@@ -64,6 +64,9 @@ _UNIT_NAMES = {
     "rad": "radian radians rad",
 }
 _UNIT_CANON = {w: k for k, words in _UNIT_NAMES.items() for w in words.split()}
+_TEXT_UNIT_LETTER = re.compile(
+    r"(?<=[\d}])\s*(?:\\[,;! ]|~)?\s*\\(?:text|mathrm|textrm|mbox)\s*\{\s*(s|h)\s*\}\s*$"
+)
 # "12{,}000", "11,\\! 111": always a thousands separator. A bare "1,000" only when it is the whole answer
 # or has two groups, since "(12,102)" is an interval.
 _THOUSANDS_MARKED = re.compile(r"(?<![\d.])([1-9]\d{0,2})((?:(?:,\\!\s*|\{,\}|\\,)\d{3})+)(?![\d])")
@@ -252,11 +255,14 @@ def normalize(raw: str) -> Answer:
     s = _PERCENT.sub(" ", s)
     s = _DEGREE.sub("", s)
     s = _THOUSANDS.sub(lambda m: (m.group(1) or m.group(3)) + re.sub(r"\D", "", m.group(2) or m.group(4)), s)
+    unit = None
+    m = _TEXT_UNIT_LETTER.search(s)
+    if m:  # `5 \\text{ s}`: a one-letter unit is a unit only inside text, never a trailing variable
+        unit, s = _UNIT_CANON[m.group(1)], s[: m.start()]
     prose = bool(_PROSE_CMD.search(s))
     s = _unwrap_text(s)
     s = _REPEAT.sub(_repeating, s)
     s = re.sub(r"\s+", " ", s).strip().rstrip(".").rstrip(",;").strip()
-    unit = None
     for _ in range(2):
         m = _UNIT_TAIL.search(s)
         if m is None:
@@ -392,7 +398,7 @@ def _latex_to_sympy(s: str):
     from latex2sympy2_extended import NormalizationConfig, normalize_latex
 
     config = NormalizationConfig(
-        basic_latex=True, units=True, malformed_operators=True, nits=True, boxed="none"
+        basic_latex=True, units=False, malformed_operators=True, nits=True, boxed="none"
     )
     s = normalize_latex(s, config)
     fast, full = _converters()
