@@ -122,8 +122,9 @@ def test_whitespace_after_a_final_answer_phrase_is_read_in_linear_time(tail):
 
 
 def test_a_row_whose_reading_fails_is_none_and_counted_and_the_others_are_scored(monkeypatch):
-    from verifiers import failures
     import importlib
+
+    from verifiers import failures
 
     verify_module = importlib.import_module("verifiers.math.verify")  # the module, not the function
 
@@ -136,6 +137,8 @@ def test_a_row_whose_reading_fails_is_none_and_counted_and_the_others_are_scored
 
     monkeypatch.setattr(verify_module, "extract_answer", failing)
     failures.drain()
-    rewards = math_reward(["</think>\\boxed{7}", "</think>BOOM \\boxed{7}", "</think>\\boxed{8}"], answer=["7"] * 3)
+    rewards = math_reward(
+        ["</think>\\boxed{7}", "</think>BOOM \\boxed{7}", "</think>\\boxed{8}"], answer=["7"] * 3
+    )
     assert rewards == [1.0, None, 0.0]
     assert failures.drain() == {"math_reward": 1}
