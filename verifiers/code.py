@@ -122,6 +122,7 @@ def code_reward(
     tests: list[Any],
     sandbox_url: str | None = None,
     scoring: str | None = None,
+    think_prefill: bool = True,
     **kwargs: Any,
 ) -> list[float | None]:
     """TRL reward: one score per completion; None for non-code rows and for rows the sandbox failed on.
@@ -141,7 +142,7 @@ def code_reward(
             continue
         if spec is None:
             continue
-        code = extract_code(completion, bool(kwargs.get("think_prefill", True)))
+        code = extract_code(completion, think_prefill)
         if code is None:
             scores[i] = 0.0  # no program in the answer: the model's fault
             continue

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from rl.suites import data_dir
+from rl.eval.suites import data_dir
 from verifiers.rules.ifeval import check_instruction, clean_kwargs
 
 # The instructions whose verdict hangs on sentence splitting, word tokenization or language detection.
@@ -76,7 +76,9 @@ def _load_reference(tmp: Path) -> dict:
     try:
         dist = importlib.metadata.distribution("lm-eval")
     except importlib.metadata.PackageNotFoundError:
-        pytest.skip("the reference IFEval needs lm-eval's files: make install (pip install --no-deps lm-eval)")
+        pytest.skip(
+            "the reference IFEval needs lm-eval's files: make install (pip install --no-deps lm-eval)"
+        )
     folder = Path(str(dist.locate_file("lm_eval/tasks/ifeval")))
     _write_punkt_tab(tmp / "tokenizers" / "punkt_tab" / "english")
     import nltk
