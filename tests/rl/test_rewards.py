@@ -219,7 +219,11 @@ def test_the_recipe_sandbox_url_is_bound_to_the_code_reward_not_put_in_the_envir
     assert "SANDBOX_URL" not in os.environ
     assert [f.__name__ for f in funcs] == ["code_execution"] and weights == [0.5]
     bound = bind(resolve("code_execution", recipe), recipe.rewards[0])
-    assert bound.keywords == {"sandbox_url": "http://127.0.0.1:9", "scoring": "fraction", "think_prefill": True}
+    assert bound.keywords == {
+        "sandbox_url": "http://127.0.0.1:9",
+        "scoring": "fraction",
+        "think_prefill": True,
+    }
 
 
 def test_slow_rewards_are_async_for_trl_to_overlap_and_rule_rewards_stay_inline():
