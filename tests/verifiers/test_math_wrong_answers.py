@@ -104,3 +104,16 @@ def test_a_gold_boxing_several_separate_values_has_no_single_answer(gold):
 def test_a_real_gold_next_to_placeholders_is_still_scored():
     got = math_reward(["</think>\\boxed{5}", "</think>\\boxed{5}"], answer=["QED", "5"])
     assert got == [None, 1.0]
+
+
+@pytest.mark.parametrize(
+    "completion",
+    [
+        "\\boxed{12}\n\nIf you have questions, or need help with step 2, just ask.",
+        "\\boxed{12}, or equivalently $\\frac{24}{2}$.",
+        "The answer is not 10 but \\boxed{12}.",
+        "I am not sure at first, but after checking, the answer is \\boxed{12}.",
+    ],
+)
+def test_words_that_do_not_touch_the_answer_do_not_take_it_back(completion):
+    assert verify("12", completion) is True

@@ -31,7 +31,7 @@ _NEGATION = re.compile(
 )
 _OVERRIDE = re.compile(
     r"\b(?:or(?! equivalently| simply| in other words)|unless|alternatively|possibly|perhaps|maybe"
-    r"|but (?:it )?(?:could|might))\b[^\n]*?(?:\d|\$|\\\(|\\boxed)",
+    r"|but (?:it )?(?:could|might))\b(?:[ \t,:]+[A-Za-z']+){0,3}[ \t,:]*(?:-?\d|\$|\\\(|\\boxed)",
     re.IGNORECASE,
 )
 _HOPE = re.compile(r"\.?\s*I hope it is correct.*", re.IGNORECASE | re.DOTALL)
