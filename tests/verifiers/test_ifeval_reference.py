@@ -5,7 +5,7 @@ implementation (google-research's `instruction_following_eval`, as lm-eval ships
 The reference is loaded from lm-eval's installed files (`make install` adds them), without lm-eval's
 package imports; it reads NLTK's `punkt_tab` English model, written to a temporary NLTK data folder from
 the same packaged parameters our checks use, and its `langdetect` is seeded as ours is. Responses: a fixed
-set written for this test (abbreviations, decimals, quotes, lists, all-caps and lower-case text, eighteen
+set written for this test (abbreviations, decimals, quotes, lists, all-caps and lower-case text, sixteen
 languages) and, when `$OPEN_QWQ_DATA/ifeval/` holds IFEval's published response files
 (`input_response_data_*.jsonl`), every real response in them.
 """
