@@ -117,6 +117,13 @@ _UNICODE = {
     "∅": "\\emptyset ",
     "±": "\\pm ",
 }
+_RELATION_SPELLINGS = [
+    (re.compile(r">=|\\geqslant(?![a-zA-Z])|\\geq?(?![a-zA-Z])"), r" \\geq "),
+    (re.compile(r"<=|\\leqslant(?![a-zA-Z])|\\leq?(?![a-zA-Z])"), r" \\leq "),
+    (re.compile(r"!=|\\neq?(?![a-zA-Z])"), r" \\neq "),
+    (re.compile(r"\\lt(?![a-zA-Z])"), " < "),
+    (re.compile(r"\\gt(?![a-zA-Z])"), " > "),
+]
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 _SQRT_SIGN = re.compile(r"√\s*(?:\(([^()]*)\)|\{([^{}]*)\}|(\d+(?:\.\d+)?|[A-Za-z]))")
 _TIME = re.compile(r"^\d{1,2}:\d{2}(?::\d{2})?(?:\s*(?:am|pm|a\.m\.|p\.m\.))?$", re.IGNORECASE)
@@ -248,6 +255,14 @@ def normalize(raw: str) -> Answer:
     s = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)(?=[()\[\]|.\\{}])", "", s)
     s = re.sub(r"\\(?:displaystyle|textstyle|mathrm\{\s*\}|!|;|quad|qquad)", " ", s)
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
+    # One spelling per relation and for digit shorthands (`\\frac13`, `\\sqrt3`), so equal texts meet
+    # in the caller's fast path instead of a worker's parser.
+    s = re.sub(r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}", s)
+    s = re.sub(r"\\frac\s*(\d)\s*\{", r"\\frac{\1}{", s)
+    s = re.sub(r"\\frac\s*\{([^{}]*)\}\s*(\d)", r"\\frac{\1}{\2}", s)
+    s = re.sub(r"\\sqrt\s*(\d)", r"\\sqrt{\1}", s)
+    for pattern, canon in _RELATION_SPELLINGS:
+        s = pattern.sub(canon, s)
     s = s.replace("\\$", "").replace("$", " ")
     s = re.sub(r"(?<!\\)\\ ", " ", s)
     s = re.sub(r"\\text\{\s*(and|or|,)\s*\}", r" \1 ", s)
@@ -408,7 +423,7 @@ def _latex_to_sympy(s: str):
         return full.parse(s)
 
 
-def _decimal_comma(s: str, gold: bool) -> str | None:
+def decimal_comma(s: str, gold: bool) -> str | None:
     """`2,74` and `0,111` read as decimals (a European answer), offered as a second reading.
 
     A gold gets that reading only with two or more digits after the comma: a gold `2,3` lists 2 and 3.
@@ -475,7 +490,7 @@ def parse(answer: Answer, gold: bool = False) -> Answer:
     s = re.sub(r"\s+(?:and|or)\s+", ", ", s)
     s = re.sub(r"^\s*(?:and|or)\s+", "", s)
     readings = [s]
-    alt = _decimal_comma(s, gold)
+    alt = decimal_comma(s, gold)
     if alt:
         readings.insert(0, alt)
     for reading in readings:

@@ -15,7 +15,7 @@ from functools import lru_cache
 from verifiers import failures
 from verifiers.completion import completion_text
 from verifiers.math.extract import extract_answer, extract_gold
-from verifiers.math.parse import is_placeholder, literal_verdict, normalize, simple_number
+from verifiers.math.parse import decimal_comma, is_placeholder, literal_verdict, normalize, simple_number
 from verifiers.math.workers import get_pool
 
 _FAST_MAX_CHARS = 200
@@ -42,6 +42,9 @@ def _fast(gold_text: str, ans_text: str) -> bool | None:
     if verdict is not None:
         return verdict
     gv, av = simple_number(g.text), simple_number(a.text)
+    if av is None and gv is not None:
+        alt = decimal_comma(a.text, gold=False)  # `2,74`: a European decimal answer
+        av = simple_number(alt) if alt else None
     if gv is None or av is None:
         if g.percent or a.percent:
             return None
