@@ -33,7 +33,8 @@ _MAX_DIGITS = 5000  # an integer bigger than this is never built; it becomes a p
 _REL_TOL = 1e-9  # for sampled function values only; numbers compare exactly (module docstring)
 _EXACT_DIGITS = 50
 # Sample points for functions: negative, fractional and positive, so |x| and x, or ln|x| and ln x, differ.
-_POINTS = [sympy.Rational(p, 100) for p in (137, -61, 229, -243, 71, 311, -17)]
+_POINTS = [sympy.Rational(p, 100) for p in (137, -61, 229, -243, 71, -17)]
+_AGREE = 4  # points that must agree (two of them negative) before two functions count as equal
 _ALIASES = {Symbol("i"): sympy.I, Symbol("e"): sympy.E, Symbol("pi"): sympy.pi}
 
 
@@ -188,6 +189,8 @@ def _scalar_equal(g: Basic, a: Basic) -> bool:
     syms = sorted(free, key=str)
     agreed = 0
     for i in range(len(_POINTS)):
+        if agreed >= _AGREE:
+            return True
         # Each unknown gets its own sequence of points, so `x + y` and `x + z` differ too.
         point = {s: _POINTS[(i + 3 * k) % len(_POINTS)] for k, s in enumerate(syms)}
         try:
@@ -197,7 +200,7 @@ def _scalar_equal(g: Basic, a: Basic) -> bool:
         if close is False:
             return False
         agreed += close is True
-    if agreed >= 5:
+    if agreed >= _AGREE:
         return True
     try:
         return sympy.simplify(g - a) == 0
