@@ -242,11 +242,14 @@ def build_model(out: Path, rehearsal: bool = False) -> Path:
     import torch
     from transformers import AutoTokenizer, GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
-    from rl.smoke.tiny import build_tiny
-
     if (out / "config.json").is_file():
         return out
-    tiny = build_tiny(out if rehearsal else out.parent / "tiny")
+    tiny = (
+        out if rehearsal else out.parent / "tiny"
+    )  # the smoke pipeline's tokenizer, built in its own process
+    subprocess.run(
+        [sys.executable, "-m", "rl.smoke.tiny", str(tiny)], cwd=ROOT, check=True, capture_output=True
+    )
     if rehearsal:
         return tiny
     tokenizer = AutoTokenizer.from_pretrained(tiny)
