@@ -105,7 +105,7 @@ def test_math_reward_starts_no_more_sympy_workers_than_it_is_given():
         "from verifiers.math import math_reward\n"
         "from verifiers.math.workers import get_pool\n"
         "golds = [f'x^2 - {i * i}' for i in range(1, 9)]\n"
-        "answers = [f'\\\\boxed{{(x-{i})(x+{i})}}' for i in range(1, 9)]\n"
+        "answers = [f'</think>\\\\boxed{{(x-{i})(x+{i})}}' for i in range(1, 9)]\n"
         "print(math_reward(answers, golds, workers=1), len(get_pool()._idle))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
