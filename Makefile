@@ -65,7 +65,7 @@ stage2:  ## cluster stage 2 from stage 1's checkpoint (same variables as stage1)
 # One GPU, < 10 minutes, no download: GRPO bf16, ZeRO-3, LoRA, resume, the RM server, vLLM, NCCL; one table.
 gpu-check:  ## prove the GPU path on this node's GPU (says so and fails at once without one)
 	@test -x $(PY) || { echo "no $(PY): run make install (and make install-gpu on GPU nodes)"; exit 1; }
-	$(PY) -m rl gpu-check $(ARGS)
+	@$(PY) -m rl gpu-check $(ARGS)
 
 # GPU nodes only, never CI: vLLM and flash-attn (the `gpu` extra); vLLM brings the CUDA torch it needs.
 install-gpu: install  ## cluster nodes: add the CUDA stack (vllm, flash-attn) to .venv
