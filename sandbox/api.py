@@ -1,4 +1,4 @@
-"""The HTTP API's schema: what `/judge`, `/judge_batch` and `/run_code` accept and return (CONTRACTS.md §3)."""
+"""The HTTP API's schema: what `/judge`, `/judge_batch` and `/run_code` accept and return."""
 
 from __future__ import annotations
 

@@ -16,8 +16,8 @@ from fastapi import FastAPI, HTTPException
 from pydantic import ValidationError
 
 from sandbox.api import BatchRequest, BatchResponse, JudgeRequest, JudgeResponse, RunCodeRequest
-from sandbox.isolation import Pool
 from sandbox.judge import judge
+from sandbox.pool import Pool
 
 log = logging.getLogger("sandbox")
 

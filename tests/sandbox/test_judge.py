@@ -1,4 +1,4 @@
-"""Output comparison rules (CONTRACTS.md §3), judged outside the sandbox."""
+"""Output comparison rules (`sandbox.judge`), applied outside the sandbox."""
 
 from sandbox.judge import stdout_matches, values_match
 

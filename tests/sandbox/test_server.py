@@ -183,7 +183,7 @@ def test_a_crashed_slot_is_a_sandbox_error_then_restarted():
         (slot,) = [
             pid
             for pid, cmd in cmds.items()
-            if "sandbox.isolation" in cmd and f"PPid:\t{server}\n" in Path(f"/proc/{pid}/status").read_text()
+            if "sandbox.worker" in cmd and f"PPid:\t{server}\n" in Path(f"/proc/{pid}/status").read_text()
         ]
         os.kill(slot, signal.SIGKILL)
         assert c.post("/judge", json=body).json()["verdicts"] == ["sandbox_error"]

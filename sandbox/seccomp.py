@@ -1,0 +1,85 @@
+"""The seccomp filter every executed program runs under: a short BPF program built from syscall names.
+
+It refuses, with EPERM, what a judged program never needs and what could reach outside its slot:
+debugging other processes, namespaces and mounts, kernel keyrings, BPF, perf and io_uring (and sockets
+when the slot has no network namespace of its own). A syscall from another ABI kills the process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import platform
+import struct
+
+from sandbox import syscalls
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+DENIED = (
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "unshare",
+    "setns",
+    "mount",
+    "umount2",
+    "bpf",
+    "perf_event_open",
+    "io_uring_setup",
+    "userfaultfd",
+    "add_key",
+    "request_key",
+    "keyctl",
+)
+
+# classic BPF opcodes and seccomp return values
+_LD_W_ABS, _JEQ_K, _JGE_K, _RET_K = 0x20, 0x15, 0x35, 0x06
+_ALLOW, _KILL_PROCESS = 0x7FFF0000, 0x80000000
+_ERRNO = 0x00050000
+# offsets in struct seccomp_data
+_NR, _ARCH = 0, 4
+
+
+def _ret_errno(err: int) -> tuple[int, int, int, int]:
+    return (_RET_K, 0, 0, _ERRNO | err)
+
+
+def program(deny_sockets: bool) -> bytes | None:
+    """The filter as bytes of `struct sock_filter`, or None on an architecture without a syscall table."""
+    machine = platform.machine()
+    numbers = syscalls.table()
+    if numbers is None:
+        return None
+    denied = [numbers[name] for name in DENIED]
+    if deny_sockets:
+        denied.append(numbers["socket"])
+    ins = [
+        (_LD_W_ABS, 0, 0, _ARCH),
+        (_JEQ_K, 1, 0, syscalls.AUDIT_ARCH[machine]),
+        (_RET_K, 0, 0, _KILL_PROCESS),
+        (_LD_W_ABS, 0, 0, _NR),
+    ]
+    if machine == "x86_64":  # the x32 ABI would bypass the numbers below
+        ins += [(_JGE_K, 0, 1, syscalls.X32_SYSCALL_BIT), _ret_errno(errno.EPERM)]
+    for nr in denied:
+        ins += [(_JEQ_K, 0, 1, nr), _ret_errno(errno.EPERM)]
+    ins.append((_RET_K, 0, 0, _ALLOW))
+    return b"".join(struct.pack("HBBI", *i) for i in ins)
+
+
+def install(filter_program: bytes | None) -> None:
+    """Set no_new_privs and install the filter on the calling thread (inherited by every child)."""
+    if filter_program is None:
+        return
+    buf = ctypes.create_string_buffer(filter_program)
+
+    class _Prog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    prog = _Prog(len(filter_program) // 8, ctypes.addressof(buf))
+    ul = ctypes.c_ulong
+    if _LIBC.prctl(syscalls.PR_SET_NO_NEW_PRIVS, ul(1), ul(0), ul(0), ul(0)) or _LIBC.prctl(
+        syscalls.PR_SET_SECCOMP, ul(2), ctypes.c_void_p(ctypes.addressof(prog)), ul(0), ul(0)
+    ):
+        raise OSError(ctypes.get_errno(), "seccomp")
