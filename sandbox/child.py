@@ -18,7 +18,7 @@ import threading
 import traceback
 from typing import TYPE_CHECKING, Any
 
-from sandbox import seccomp
+from sandbox import native, seccomp
 from sandbox import syscalls as sc
 from sandbox.assert_mode import plain, run_check, serve_calls
 from sandbox.namespaces import prctl
@@ -62,7 +62,9 @@ def run_child(
         os.chdir(workdir)
         mem = int(req["memory_mb"]) * 2**20
         with open("/proc/self/statm") as f:  # the warm interpreter's own mappings do not count
-            address_space = mem + int(f.read().split()[0]) * resource.getpagesize()
+            address_space = (
+                native.address_space(req) or mem + int(f.read().split()[0]) * resource.getpagesize()
+            )
         cpu = math.ceil(float(req["timeout_s"])) + 1
         for res, lim in (
             (resource.RLIMIT_AS, address_space),
@@ -101,6 +103,8 @@ def run_child(
     if role == "checker":
         run_check(req, report)
         exit_(0)
+    if req.get("argv"):  # a compiler, a compiled program or node: same confinement, then execve
+        native.exec_program(req, report, SETUP_FAILED)
     mode = req["mode"]
     try:
         code = compile(req["code"], "solution.py", "exec")

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox import namespaces, seccomp
+from sandbox import namespaces, native, seccomp
 from sandbox import syscalls as sc
 from sandbox.cgroups import MemoryCgroup
 from sandbox.child import SETUP_FAILED, run_child
@@ -131,6 +131,7 @@ class Worker:
     def execute(self, req: dict[str, Any]) -> dict[str, Any]:
         nonce = secrets.token_hex(16)
         workdir = self._workdir()
+        native.stage_files(workdir, req.get("files"), self.uid)
         stdin_fd = os.memfd_create("stdin")
         data = str(req.get("stdin") or "").encode()
         view = memoryview(data)
@@ -214,12 +215,16 @@ class Worker:
             os.close(fd)
         sel.close()
         os.close(pidfd)
+        collected = native.collect_files(workdir, req.get("collect"))
         self._cleanup(workdir)
         if verdict is None and len(bufs[out_r]) > limit:
             verdict = "output_limit"
         if self.cgroup is not None and self.cgroup.oom_kills() > oom_before:
             verdict = "memory_limit"  # the kernel killed part of the tree for memory
-        return self._result(req, verdict, exit_status, bufs[out_r], bufs[err_r], bufs[st_r], nonce, elapsed)
+        res = self._result(req, verdict, exit_status, bufs[out_r], bufs[err_r], bufs[st_r], nonce, elapsed)
+        if collected:
+            res["files"] = collected
+        return res
 
     @staticmethod
     def _result(req, verdict, exit_status, out, err, status_raw, nonce, elapsed) -> dict[str, Any]:
@@ -233,7 +238,7 @@ class Worker:
         if exit_status is not None:
             code = os.waitstatus_to_exitcode(exit_status)
         if verdict is None:
-            if code == SETUP_FAILED:
+            if code == SETUP_FAILED and status.get("kind") != "exec":  # after exec: the program's own
                 verdict = "sandbox_error"
             elif code is not None and code < 0 and -code in (signal.SIGXCPU, signal.SIGKILL):
                 verdict = "time_limit"
