@@ -63,7 +63,8 @@ def run_child(
         mem = int(req["memory_mb"]) * 2**20
         with open("/proc/self/statm") as f:  # the warm interpreter's own mappings do not count
             address_space = (
-                native.address_space(req) or mem + int(f.read().split()[0]) * resource.getpagesize()
+                native.address_space(req, cgroup is not None)
+                or mem + int(f.read().split()[0]) * resource.getpagesize()
             )
         cpu = math.ceil(float(req["timeout_s"])) + 1
         for res, lim in (

@@ -71,10 +71,19 @@ def collect_files(workdir: str, names: list[str] | None) -> dict[str, str]:
     return out
 
 
-def address_space(req: dict[str, Any]) -> int | None:
-    """RLIMIT_AS for a program of its own, in bytes (None: Python's rule, memory plus the warm interpreter)."""
+def address_space(req: dict[str, Any], cgroup: bool) -> int | None:
+    """RLIMIT_AS for a program of its own, in bytes (None: Python's rule, memory plus the warm interpreter).
+
+    Where a memory cgroup bounds what the execution really uses (and names an excess `memory_limit`),
+    the address space is only a guard against absurd reservations: twice the memory plus the reserve.
+    Without one, it is the only bound: the memory plus the reserve.
+    """
     mb = req.get("address_space_mb")
-    return int(mb) * 2**20 if mb else None
+    if not mb:
+        return None
+    if cgroup:
+        mb = int(mb) + int(req["memory_mb"])
+    return int(mb) * 2**20
 
 
 def exec_program(req: dict[str, Any], report: Callable[..., None], setup_failed: int) -> None:

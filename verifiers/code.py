@@ -11,6 +11,12 @@ batch goes to each in turn), retries server errors on the next server, and score
 
 Rows without tests return None (not code rows). Rows the sandbox could not judge return None and are
 counted with `verifiers.failures.record`, never scored 0.0. A completion with no code block scores 0.0.
+
+Languages: a row asks for the language in its tests' `language` (else its `language` column, else
+Python); the program is judged in that language. A fenced block tagged with another language (```cpp
+for a Rust row, ```python for a C++ row) scores 0.0 without being run, and is counted
+(`verifiers.failures.note`, logged as `rewards/<name>/wrong_language`) so the drift can be watched.
+An untagged block is judged in the row's language.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from sandbox.languages import canonical_language
 from verifiers import failures
 
 log = logging.getLogger("verifiers")
@@ -38,17 +45,23 @@ _rr = 0
 _rr_lock = threading.Lock()
 
 
-def extract_code(completion: str) -> str | None:
-    """The last fenced code block of the final answer (after the last `</think>`), or None."""
+def extract_program(completion: str) -> tuple[str | None, str | None]:
+    """The last fenced code block of the final answer (after the last `</think>`) and its language tag
+    as a canonical name (`cpp` for ```c++, None when untagged); (None, None) when there is no program."""
     if "</think>" in completion:
         completion = completion.rsplit("</think>", 1)[1]
     elif "<think>" in completion:
-        return None  # the reasoning never finished: there is no final answer
+        return None, None  # the reasoning never finished: there is no final answer
     blocks = _FENCE.findall(completion)
-    if not blocks:
-        return None
-    code = blocks[-1][1]
-    return code if code.strip() else None
+    if not blocks or not blocks[-1][1].strip():
+        return None, None
+    tag, code = blocks[-1]
+    return (canonical_language(tag) if tag else None), code
+
+
+def extract_code(completion: str) -> str | None:
+    """The last fenced code block of the final answer (after the last `</think>`), or None."""
+    return extract_program(completion)[1]
 
 
 def _text(completion: Any) -> str:
@@ -126,6 +139,10 @@ def code_reward(completions: list[Any], tests: list[Any], **kwargs: Any) -> list
         raise ValueError(f"unknown code scoring {scoring!r}; use one of {', '.join(SCORINGS)}")
     scores: list[float | None] = [None] * len(completions)
     todo: list[tuple[int, dict[str, Any]]] = []
+    row_languages = kwargs.get("language")  # the dataset's column, when it has one
+    if not isinstance(row_languages, list | tuple) or len(row_languages) != len(completions):
+        row_languages = [None] * len(completions)
+    wrong_language = 0
     for i, (completion, spec_raw) in enumerate(zip(completions, tests, strict=True)):
         try:
             spec = _spec(spec_raw)
@@ -134,14 +151,20 @@ def code_reward(completions: list[Any], tests: list[Any], **kwargs: Any) -> list
             continue
         if spec is None:
             continue
-        code = extract_code(_text(completion))
+        tag, code = extract_program(_text(completion))
         if code is None:
             scores[i] = 0.0  # no program in the answer: the model's fault
             continue
-        body = {**spec, "code": code}
+        language = canonical_language(spec.get("language") or row_languages[i])
+        if tag is not None and tag != language:
+            scores[i] = 0.0  # a program in another language than the row asks for
+            wrong_language += 1
+            continue
+        body = {**spec, "code": code, "language": language}
         if scoring == "codeforces":
             body["stop_on_first_failure"] = True
         todo.append((i, body))
+    failures.note("code_reward", "wrong_language", wrong_language)
     chunks = [todo[k : k + _BATCH] for k in range(0, len(todo), _BATCH)]
     if not chunks:
         return scores
