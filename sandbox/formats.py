@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import io
 import json
@@ -18,6 +19,8 @@ import pickle
 import re
 import zlib
 from typing import Any
+
+from sandbox.languages import canonical_language
 
 
 def _load(value: Any) -> Any:
@@ -102,7 +105,7 @@ def from_livecodebench(row: dict[str, Any]) -> dict[str, Any]:
 
 def from_prime_intellect(row: dict[str, Any]) -> dict[str, Any]:
     """PrimeIntellect rows: `verification_info` with `test_cases` of type stdin_stdout or function_call."""
-    info = _load(row["verification_info"])
+    info = _literal(row["verification_info"])
     cases = info.get("test_cases", [])
     if cases and cases[0].get("type") == "function_call":
         tests = [_function_case(c["input"], c["output"]) for c in cases]
@@ -130,8 +133,41 @@ def from_mbpp(row: dict[str, Any]) -> dict[str, Any]:
     return {"mode": "assert", "test": test, "entry_point": entry}
 
 
+def _literal(value: Any) -> Any:
+    """JSON, or a Python literal (the hub's PrimeIntellect rows use single quotes); literals only, no code."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return ast.literal_eval(value)
+
+
+def row_language(row: dict[str, Any]) -> str | None:
+    """The language a row asks for (its `language` column, else `verification_info.language`), canonical."""
+    name = row.get("language")
+    if not name and row.get("verification_info"):
+        try:
+            info = _literal(row["verification_info"])
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            info = None
+        name = info.get("language") if isinstance(info, dict) else None
+    return canonical_language(name) if name else None
+
+
 def row_to_tests(row: dict[str, Any]) -> dict[str, Any]:
-    """Pick the adapter from the row's columns; raises ValueError naming the columns it looked for."""
+    """Pick the adapter from the row's columns; raises ValueError naming the columns it looked for.
+
+    A row that names its language (PrimeIntellect's `cpp`, `rust`, `javascript`) carries it into the body.
+    """
+    body = _adapt(row)
+    language = row_language(row)
+    if language is not None:
+        body["language"] = language
+    return body
+
+
+def _adapt(row: dict[str, Any]) -> dict[str, Any]:
     if row.get("input_output"):
         return from_apps(row)
     if any(k in row for k in ("public_tests", "private_tests", "generated_tests")):
