@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import os
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -106,10 +107,24 @@ def serve_calls(glob: dict[str, Any], fd: int) -> None:
         write_fd(fd, reply)
 
 
-def run_check(req: dict[str, Any], report: Report) -> None:
-    """Checker side: run the test's check() against proxies of the program's functions."""
-    fd = 4
+def read_test(fd: int) -> str:
+    """The test's source, from the descriptor only the checker holds (see `sandbox.worker`)."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8")
+
+
+def run_check(req: dict[str, Any], report: Report, rpc: int, test: int) -> None:
+    """Checker side: run the test's check() against proxies of the program's functions.
+
+    check()'s globals are the pristine builtins, the program's own names (helpers such as HumanEval's
+    `encode_cyclic` that tests call) except any that would shadow a builtin, then the test's names.
+    """
+    fd = rpc
     try:
+        source = read_test(test)
         hello = read_fd(fd)
         if hello is None:
             report("runtime_error", error="the program exited before the test ran")
@@ -134,13 +149,15 @@ def run_check(req: dict[str, Any], report: Report) -> None:
 
         ns: dict[str, Any] = {"__name__": "__check__", "__builtins__": pristine}
         for name, (kind, value) in hello["names"].items():
+            if name in pristine:  # `abs`, `range`, `all`, ... defined by the program stay the builtins
+                continue
             ns[name] = proxy(name) if kind == "fn" else dec(value)
         entry = req["entry_point"]
         if hello["names"].get(entry, [None])[0] != "fn":
             report("runtime_error", error=f"the program defines no function {entry!r}")
             return
-        exec(compile(req["test"], "test.py", "exec"), ns)  # noqa: S102 - the dataset's test code
-        ns["check"](ns[entry])
+        exec(compile(source, "test.py", "exec"), ns)  # noqa: S102 - the dataset's test code
+        ns["check"](proxy(entry))
     except MemoryError:
         report("memory_limit")
         return

@@ -1,32 +1,33 @@
-"""The forked child of one execution: confine itself, then run the program (or assert mode's check()).
+"""The forked child of one execution: confine itself, then hand over to the language's runner.
 
 It never returns: it ends with `os._exit`. Expected outputs never reach it: it reports what the program
-printed or returned, and `sandbox.judge` compares outside the program's reach.
+printed or returned, and `sandbox.judge` compares outside the program's reach. Confinement, in order:
+its own session and IPC namespace, the descriptors it may keep, rlimits, the slot's uid, seccomp, a
+minimal environment. Then one byte on the `ready` pipe says confinement is done: a child that exits
+without it failed to set up (the sandbox's failure); anything after it is the program's own doing, so
+no exit status can pass itself off as the harness's.
 """
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import io
-import json
 import math
 import os
 import resource
 import sys
-import threading
-import traceback
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sandbox import native, seccomp
+from sandbox import seccomp
 from sandbox import syscalls as sc
-from sandbox.assert_mode import plain, run_check, serve_calls
-from sandbox.namespaces import prctl
+from sandbox.assert_mode import run_check
+from sandbox.namespaces import prctl, unshare
+from sandbox.runners import RUNNERS, Report
 
-if TYPE_CHECKING:
-    from sandbox.cgroups import MemoryCgroup
-
-SETUP_FAILED = 121  # the child's exit status when confining itself failed
+SETUP_FAILED = 121  # the child's exit status when confining itself failed (the worker trusts `ready`)
+ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+# Descriptors a child keeps, renumbered from 0 in this order (those it has).
+_KEEP = ("stdin", "out", "err", "status", "rpc", "test", "ready")
 
 
 def run_child(
@@ -36,59 +37,45 @@ def run_child(
     workdir: str,
     nonce: str,
     seccomp_filter: bytes | None,
-    cgroup: MemoryCgroup | None,
+    own_ipc: bool,
     role: str = "program",
 ) -> None:
     """Forked child: confine itself, then run the program (or, in assert mode, the test). Never returns."""
-    write, dumps, exit_ = os.write, json.dumps, os._exit
-    settrace, setprofile = sys.settrace, sys.setprofile
-    join_threads = threading._shutdown
+    write, exit_ = os.write, os._exit
+    from json import dumps
+
+    at: dict[str, int] = {}
 
     def report(kind: str, **extra: Any) -> None:
-        if "status" not in fds:  # the program half of assert mode has no say in the verdict
+        if "status" not in at:  # the program half of assert mode has no say in the verdict
             return
         with contextlib.suppress(Exception):
-            write(3, (dumps({"nonce": nonce, "kind": kind, **extra}) + "\n").encode())
+            write(at["status"], (dumps({"nonce": nonce, "kind": kind, **extra}) + "\n").encode())
 
     try:
         os.setsid()
-        if cgroup is not None:
-            with open("/proc/self/oom_score_adj", "w") as f:
-                f.write("1000")  # the execution, never the worker, is what an OOM kill takes
-        keep = [fds[k] for k in ("stdin", "out", "err", "status", "rpc") if k in fds]
-        for dst, src in enumerate(keep):
-            os.dup2(src, dst)
+        with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")  # the execution, never the worker or the server, is what an OOM kill takes
+        if own_ipc:  # System V objects and message queues die with the execution
+            unshare(sc.CLONE_NEWIPC)
+        keep = [k for k in _KEEP if k in fds]
+        for dst, name in enumerate(keep):
+            os.dup2(fds[name], dst)
+            at[name] = dst
         os.closerange(len(keep), 65536)
         os.chdir(workdir)
-        mem = int(req["memory_mb"]) * 2**20
-        with open("/proc/self/statm") as f:  # the warm interpreter's own mappings do not count
-            address_space = (
-                native.address_space(req, cgroup is not None)
-                or mem + int(f.read().split()[0]) * resource.getpagesize()
-            )
-        cpu = math.ceil(float(req["timeout_s"])) + 1
-        for res, lim in (
-            (resource.RLIMIT_AS, address_space),
-            (resource.RLIMIT_CPU, cpu),
-            (resource.RLIMIT_FSIZE, int(req["file_size_mb"]) * 2**20),
-            (resource.RLIMIT_NOFILE, 256),
-            (resource.RLIMIT_CORE, 0),
-            (resource.RLIMIT_STACK, min(mem, 256 * 2**20)),
-        ):
-            resource.setrlimit(res, (lim, lim))
-        nproc = int(req["processes"])
-        if uid is None:  # sharing the server's uid: allow what it already runs, plus the execution's share
-            nproc += user_processes(os.getuid())
-        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        _limits(req, uid)
         if uid is not None:
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
         if role == "checker":  # not even a same-uid process may read or write this one's memory
             prctl(sc.PR_SET_DUMPABLE, 0)
+        elif uid is None:  # the worker is not dumpable; a program of the server's uid keeps /proc/self
+            prctl(sc.PR_SET_DUMPABLE, 1)
         seccomp.install(seccomp_filter)
         os.environ.clear()
-        os.environ.update(PATH="/usr/local/bin:/usr/bin:/bin", HOME=workdir, LANG="C.UTF-8", TMPDIR=workdir)
+        os.environ.update(ENVIRONMENT, HOME=workdir, TMPDIR=workdir)
         sys.stdin = io.TextIOWrapper(
             io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8", errors="replace"
         )
@@ -96,68 +83,41 @@ def run_child(
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", write_through=True)
         sys.argv = ["solution.py"]
         sys.setrecursionlimit(10**5)
+        write(at["ready"], b"1")
+        os.close(at.pop("ready"))
     except BaseException as e:
         with contextlib.suppress(BaseException):
             write(2, f"sandbox setup failed: {e!r}".encode())
         exit_(SETUP_FAILED)
 
     if role == "checker":
-        run_check(req, report)
+        run_check(req, report, rpc=at["rpc"], test=at["test"])
         exit_(0)
-    if req.get("argv"):  # a compiler, a compiled program or node: same confinement, then execve
-        native.exec_program(req, report, SETUP_FAILED)
-    mode = req["mode"]
-    try:
-        code = compile(req["code"], "solution.py", "exec")
-    except BaseException as e:  # SyntaxError, ValueError (null bytes), RecursionError, MemoryError
-        report("compile_error", error=f"{type(e).__name__}: {e}")
-        exit_(1)
-    glob: dict[str, Any] = {
-        "__name__": "__main__" if mode == "stdio" else "solution",
-        "__builtins__": builtins,
-    }
-    status = 0
-    try:
-        exec(code, glob)  # noqa: S102 - this is the sandbox
-        join_threads()  # as interpreter exit would: `Thread(target=main).start()` is common in contest code
-        if mode == "function":
-            fn = find_function(glob, req["fn_name"])
-            args = req["input"]
-            result = fn(*args) if isinstance(args, list) else fn(args)
-            settrace(None)
-            setprofile(None)
-            try:
-                form = dumps(plain(result))
-            except (TypeError, ValueError) as e:  # no JSON form: a wrong answer, not a crash
-                report("ok", result=None, error=str(e)[:300])
-            else:
-                report("ok", result=form)
-        elif mode == "assert":
-            serve_calls(glob, 3)
-        else:
-            report("ok")
-    except SystemExit as e:
-        if mode != "stdio":
-            report("runtime_error", error=f"exited with {e.code!r} before the test finished")
-            status = 1
-        elif e.code not in (None, 0):
-            status = e.code if isinstance(e.code, int) else 1
-            if not isinstance(e.code, int):
-                with contextlib.suppress(BaseException):
-                    print(e.code, file=sys.stderr)
-    except MemoryError:
-        report("memory_limit")
-        status = 1
-    except BaseException as e:
-        with contextlib.suppress(BaseException):
-            traceback.print_exc(limit=-3)
-        report("runtime_error", error=f"{type(e).__name__}: {str(e)[:300]}")
-        status = 1
-    try:
-        sys.stdout.flush()
-    except BaseException:
-        status = status or 1
+    runner = RUNNERS[req.get("language", "python")]
+    status = runner(req, report, at.get("rpc"))
     exit_(status & 0xFF)
+
+
+def _limits(req: dict[str, Any], uid: int | None) -> None:
+    mem = int(req["memory_mb"]) * 2**20
+    with open("/proc/self/statm") as f:  # the warm interpreter's own mappings do not count
+        address_space = mem + int(f.read().split()[0]) * resource.getpagesize()
+    if req.get("address_space_mb"):  # a program of its own (sandbox.runners.native): no interpreter to spare
+        address_space = int(req["address_space_mb"]) * 2**20
+    cpu = math.ceil(float(req["timeout_s"])) + 1
+    for res, lim in (
+        (resource.RLIMIT_AS, address_space),
+        (resource.RLIMIT_CPU, cpu),
+        (resource.RLIMIT_FSIZE, int(req["file_size_mb"]) * 2**20),
+        (resource.RLIMIT_NOFILE, 256),
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_STACK, min(mem, 256 * 2**20)),
+    ):
+        resource.setrlimit(res, (lim, lim))
+    nproc = int(req["processes"])
+    if uid is None:  # sharing the server's uid: allow what it already runs, plus the execution's share
+        nproc += user_processes(os.getuid())
+    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
 
 
 def user_processes(uid: int) -> int:
@@ -168,11 +128,4 @@ def user_processes(uid: int) -> int:
     return n
 
 
-def find_function(glob: dict[str, Any], name: str) -> Any:
-    fn = glob.get(name)
-    if callable(fn) and not isinstance(fn, type):
-        return fn
-    cls = glob.get("Solution")
-    if isinstance(cls, type) and hasattr(cls, name):
-        return getattr(cls(), name)
-    raise NameError(f"function {name!r} not found (top level or class Solution)")
+__all__ = ["ENVIRONMENT", "SETUP_FAILED", "Report", "run_child"]

@@ -37,6 +37,7 @@ DETAIL_LINES, DETAIL_CHARS = 20, 2000  # the compiler's first lines, as the resp
 class Build:
     """What each test of a submission runs: files for its working directory and the argv to execute."""
 
+    language: str  # picks the child's runner (sandbox.runners)
     files: dict[str, str]  # name -> base64
     argv: tuple[str, ...]
     reserve_mb: int
@@ -48,6 +49,7 @@ class Build:
     def exec_fields(self, memory_mb: int) -> dict[str, Any]:
         """The execution request fields that run this build under `memory_mb`."""
         return {
+            "language": self.language,
             "argv": [a.replace("{mem}", str(memory_mb)) for a in self.argv],
             "files": self.files,
             "address_space_mb": memory_mb + self.reserve_mb,
@@ -140,9 +142,10 @@ async def compile_once(lang: Language, code: str, run: Runner) -> Build | Failur
     """Run the language's compile step in a slot and turn its outcome into a build or a failure."""
     source = {lang.source: _b64(code)}
     if not lang.compile:
-        return Build(source, lang.run, lang.reserve_mb)
+        return Build(lang.name, source, lang.run, lang.reserve_mb)
     res = await run(
         {
+            "language": lang.name,
             "code": "",
             "mode": "stdio",
             "stdin": "",
@@ -161,17 +164,17 @@ async def compile_once(lang: Language, code: str, run: Runner) -> Build | Failur
     status, output = res.get("status"), str(res.get("stdout") or "")
     if status == "ok":
         if lang.artifact is None:  # node: the syntax check is the whole compile step; the source runs
-            return Build(source, lang.run, lang.reserve_mb)
+            return Build(lang.name, source, lang.run, lang.reserve_mb)
         binary = (res.get("files") or {}).get(lang.artifact)
         if binary is None:
             return Failure("sandbox_error", f"{lang.tool} succeeded but left no program", cacheable=False)
-        return Build({lang.artifact: binary}, lang.run, lang.reserve_mb)
+        return Build(lang.name, {lang.artifact: binary}, lang.run, lang.reserve_mb)
     if status == "sandbox_error":
         return Failure("sandbox_error", str(res.get("error") or "compile step failed"), cacheable=False)
     if status == "time_limit":  # may be load, not the source: never cached
         return Failure("compile_error", f"compilation took longer than {COMPILE_TIMEOUT_S:.0f} s", False)
-    if status == "memory_limit":
-        return Failure("compile_error", f"the compiler needed more than {COMPILE_MEMORY_MB} MiB")
+    if status == "memory_limit":  # not cached either: an OOM kill is the one verdict load can blur
+        return Failure("compile_error", f"the compiler needed more than {COMPILE_MEMORY_MB} MiB", False)
     head = first_lines(output) or f"{lang.tool} exited with status {res.get('exit_code')}"
     if status == "output_limit":
         head += "\n[compiler output truncated]"

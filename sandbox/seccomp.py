@@ -1,8 +1,11 @@
 """The seccomp filter every executed program runs under: a short BPF program built from syscall names.
 
 It refuses, with EPERM, what a judged program never needs and what could reach outside its slot:
-debugging other processes, namespaces and mounts, kernel keyrings, BPF, perf and io_uring (and sockets
-when the slot has no network namespace of its own). A syscall from another ABI kills the process.
+debugging other processes, namespaces and mounts (by every route: unshare, setns, clone with a
+namespace flag, clone3, whose flags a filter cannot read, answers ENOSYS so libc falls back to clone),
+kernel keyrings and modules, BPF, perf and io_uring. Sockets: only local and IP families (which reach
+nothing from the slot's empty network namespace), and none at all without one. A syscall from another
+ABI kills the process.
 """
 
 from __future__ import annotations
@@ -31,14 +34,27 @@ DENIED = (
     "add_key",
     "request_key",
     "keyctl",
+    "io_uring_enter",
+    "io_uring_register",
+    "pivot_root",
+    "open_tree",
+    "move_mount",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "mount_setattr",
+    "kexec_load",
+    "init_module",
+    "finit_module",
 )
 
 # classic BPF opcodes and seccomp return values
-_LD_W_ABS, _JEQ_K, _JGE_K, _RET_K = 0x20, 0x15, 0x35, 0x06
+_LD_W_ABS, _JEQ_K, _JGE_K, _JSET_K, _RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
 _ALLOW, _KILL_PROCESS = 0x7FFF0000, 0x80000000
 _ERRNO = 0x00050000
 # offsets in struct seccomp_data
-_NR, _ARCH = 0, 4
+_NR, _ARCH, _ARG0_LOW = 0, 4, 16  # the low 32 bits of the first argument (little-endian machines)
 
 
 def _ret_errno(err: int) -> tuple[int, int, int, int]:
@@ -64,6 +80,33 @@ def program(deny_sockets: bool) -> bytes | None:
         ins += [(_JGE_K, 0, 1, syscalls.X32_SYSCALL_BIT), _ret_errno(errno.EPERM)]
     for nr in denied:
         ins += [(_JEQ_K, 0, 1, nr), _ret_errno(errno.EPERM)]
+    ins += [(_JEQ_K, 0, 1, numbers["clone3"]), _ret_errno(errno.ENOSYS)]
+    # clone: refused when its flags ask for any new namespace
+    ins += [
+        (_JEQ_K, 0, 4, numbers["clone"]),
+        (_LD_W_ABS, 0, 0, _ARG0_LOW),
+        (_JSET_K, 0, 1, syscalls.CLONE_NEW_ANY),
+        _ret_errno(errno.EPERM),
+        (_RET_K, 0, 0, _ALLOW),
+    ]
+    if not deny_sockets:
+        # socket: AF_UNIX, AF_INET, AF_INET6 only
+        ins += [
+            (_JEQ_K, 0, 6, numbers["socket"]),
+            (_LD_W_ABS, 0, 0, _ARG0_LOW),
+            (_JEQ_K, 3, 0, syscalls.AF_UNIX),
+            (_JEQ_K, 2, 0, syscalls.AF_INET),
+            (_JEQ_K, 1, 0, syscalls.AF_INET6),
+            _ret_errno(errno.EAFNOSUPPORT),
+            (_RET_K, 0, 0, _ALLOW),
+        ]
+    ins += [  # socketpair: AF_UNIX only (what multiprocessing and asyncio use)
+        (_JEQ_K, 0, 4, numbers["socketpair"]),
+        (_LD_W_ABS, 0, 0, _ARG0_LOW),
+        (_JEQ_K, 1, 0, syscalls.AF_UNIX),
+        _ret_errno(errno.EAFNOSUPPORT),
+        (_RET_K, 0, 0, _ALLOW),
+    ]
     ins.append((_RET_K, 0, 0, _ALLOW))
     return b"".join(struct.pack("HBBI", *i) for i in ins)
 

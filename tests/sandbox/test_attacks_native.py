@@ -11,7 +11,8 @@ import pytest
 
 from tests.sandbox.test_languages import languages_here
 
-SLOT_UIDS = range(61000, 61000 + 64)
+_UID_BASE = int(os.environ.get("SANDBOX_UID_BASE", 61000))
+SLOT_UIDS = range(_UID_BASE, _UID_BASE + 1000)  # the slots' uids and their checkers' (uid + 500)
 HONEST = "#include <iostream>\nint main(){long long a,b;std::cin>>a>>b;std::cout<<a+b<<'\\n';}"
 X86 = platform.machine() == "x86_64"
 # A raw system call through inline assembly: no libc wrapper for the filter to miss.

@@ -240,7 +240,7 @@ int main() {
     n = 200000
     expected = f"{n * (n - 1) // 2} 1000000\n" + "".join(f"{i}\n" for i in range(n))
     r = judge(code, language="cpp", tests=[{"input": f"{n}\n", "output": expected}], timeout_s=10)
-    assert r["verdicts"] == ["accepted"]
+    assert r["verdicts"] == ["accepted"], r
 
 
 def test_rust_threads_work(judge, toolchains):
