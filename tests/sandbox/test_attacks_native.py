@@ -176,15 +176,19 @@ def test_cpp_leftover_daemon_is_killed_with_its_execution(judge):
 
 @pytest.mark.skipif(not X86, reason="the inline assembly is x86-64")
 def test_cpp_raw_syscalls_through_inline_assembly_are_refused(judge):
-    # unshare(CLONE_NEWUSER), ptrace(PTRACE_ATTACH, 1), mount(tmpfs), and unshare through the x32 ABI.
+    # unshare(CLONE_NEWUSER), ptrace(PTRACE_ATTACH, 1), mount(tmpfs), unshare through the x32 ABI,
+    # clone(CLONE_NEWUSER | SIGCHLD) and clone3 (whose flags no filter can read): EPERM, ..., ENOSYS.
     code = (
         "#include <cstdio>\n" + ASM_SYSCALL + "int main(){\n"
+        "  unsigned long args[11] = {0x10000000, 0, 0, 0, 17};\n"
         '  printf("%ld\\n", sys(272, 0x10000000));\n'
         '  printf("%ld\\n", sys(101, 16, 1));\n'
         '  printf("%ld\\n", sys(165, (long)"none", (long)"/tmp", (long)"tmpfs"));\n'
-        '  printf("%ld\\n", sys(0x40000000 | 272, 0x10000000)); }'
+        '  printf("%ld\\n", sys(0x40000000 | 272, 0x10000000));\n'
+        '  printf("%ld\\n", sys(56, 0x10000000 | 17));\n'
+        '  printf("%ld\\n", sys(435, (long)args, sizeof args)); }'
     )
-    r = judge(code, language="cpp", tests=[{"input": "", "output": "-1\n-1\n-1\n-1\n"}])
+    r = judge(code, language="cpp", tests=[{"input": "", "output": "-1\n-1\n-1\n-1\n-1\n-38\n"}])
     assert r["verdicts"] == ["accepted"]
 
 
