@@ -42,20 +42,42 @@ def _writable(path: str) -> bool:
     return os.access(path, os.W_OK) and not os.statvfs(path).f_flag & os.ST_RDONLY
 
 
+def _v1_options() -> dict[str, str]:
+    """controller -> the mount options of its v1 hierarchy (co-mounted controllers, e.g. "cpu,cpuacct")."""
+    out = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            _, _, rest = line.partition(" - ")
+            fstype, _, supers = rest.split()[:3]
+            if fstype == "cgroup":
+                opts = [o for o in supers.split(",") if o not in ("rw", "ro")]
+                for o in opts:
+                    out[o] = ",".join(opts)
+    return out
+
+
 def private_mounts(has_mount_ns: bool) -> None:
     """In a container with a private cgroup namespace, mount its cgroup tree writable (slot's own mount ns).
 
     Only where the namespace root is our own cgroup ("/" in /proc/self/cgroup): with the host's
-    namespace a fresh mount would show the host's root, outside the container's limits.
+    namespace a fresh mount would show the host's root, outside the container's limits. The container's
+    read-only view stays under a fresh tmpfs on /sys/fs/cgroup, in this mount namespace only.
     """
     if not has_mount_ns or os.path.exists(f"{_V2_ROOT}/cgroup.controllers"):
         return
-    own = _own_paths()
-    for ctrl in ("memory", "cpu"):
+    own, options = _own_paths(), _v1_options()
+    wanted = [c for c in ("memory", "cpu") if c in options and own.get(c) == "/"]
+    if not wanted or all(_writable(f"{_V2_ROOT}/{c}") for c in wanted):
+        return
+    try:
+        namespaces.mount("cgroups", _V2_ROOT, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, "mode=755")
+    except OSError:
+        return
+    for ctrl in wanted:
         where = f"{_V2_ROOT}/{ctrl}"
-        if own.get(ctrl) == "/" and os.path.isdir(where) and not _writable(where):
-            with contextlib.suppress(OSError):
-                namespaces.mount("cgroup", where, "cgroup", sc.MS_NOSUID | sc.MS_NODEV, ctrl)
+        with contextlib.suppress(OSError):
+            os.makedirs(where, exist_ok=True)
+            namespaces.mount("cgroup", where, "cgroup", sc.MS_NOSUID | sc.MS_NODEV, options[ctrl])
 
 
 def remove_stale(root: str) -> None:

@@ -7,8 +7,8 @@ Dockerfile then adds the toolchains with apt), else pulled: CI never needs a reg
 
 Each replica runs read-only, with a pids limit, with host networking bound to 127.0.0.1 (`--port`) or
 with no network at all and a bind-mounted unix socket (`--socket`), in a cgroup namespace of its own. It
-gets CAP_SYS_ADMIN so its slots can build their own namespaces and cgroups, and CAP_SYS_RESOURCE so a
-slot can shield itself from the OOM killer; executed programs drop every privilege before they run.
+gets CAP_SYS_ADMIN only so its slots can build their own namespaces and cgroups; executed programs drop
+every privilege before they run (and each is the OOM killer's first choice, see `sandbox.child`).
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ def up(
             tmpfs={"/tmp": "size=16m"},
             pids_limit=64 * slots + 64,
             mem_limit=f"{memory_gb or 2 * slots + 1}g",  # bounds all of a replica's executions together
-            cap_add=["SYS_ADMIN", "SYS_RESOURCE"],
+            cap_add=["SYS_ADMIN"],
             cgroupns="private",  # slots nest their cgroups inside the container's (see sandbox.cgroups)
             security_opt=["no-new-privileges"],
             environment={"SANDBOX_UID_BASE": str(61000 + 1000 * i)},

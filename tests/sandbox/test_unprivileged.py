@@ -112,3 +112,23 @@ def test_a_daemon_that_escapes_its_process_group_dies_with_the_execution(nobody_
     assert leftovers == [], f"processes left after the execution: {leftovers}"
     assert judge(nobody_sbx, "print(input())", output="") == "runtime_error"  # no stdin line: EOFError
     assert judge(nobody_sbx, "print(2 + 2)", output="4") == "accepted"
+
+
+def test_without_namespaces_a_deep_tree_cannot_break_the_slot(nobody_sbx):
+    from tests.sandbox.test_state import DEEP_TREE
+
+    assert judge(nobody_sbx, DEEP_TREE, output="deep", timeout_s=60) == "accepted"
+    assert judge(nobody_sbx, "import os\nprint(os.listdir('.'))", output="[]") == "accepted"
+    assert nobody_sbx.get("/health").json()["serving"] == 1
+
+
+def test_without_namespaces_the_servers_environment_and_memory_are_out_of_reach(nobody_sbx, nobody_server):
+    from tests.sandbox.test_escape import READ_ENVIRONMENTS
+
+    # The server was started with HOME=<its tmp dir>; programs get their own HOME and nothing else of it.
+    code = READ_ENVIRONMENTS.replace("OPEN_QWQ_CANARY", "open-qwq-nobody-")
+    out = nobody_sbx.post("/run_code", json={"code": code}).json()["run_result"]["stdout"]
+    assert out.splitlines()[0] == "CLEAN", out
+    server_pid = nobody_server[1]
+    probe = f"try:\n    open('/proc/{server_pid}/mem', 'rb')\n    print('OPEN')\nexcept OSError:\n    print('denied')"
+    assert judge(nobody_sbx, probe, output="denied") == "accepted"
