@@ -94,7 +94,9 @@ REWARDS: tuple[Reward, ...] = (
     Reward(
         "code_execution",
         "verifiers.code:code_reward",
-        "the last fenced program after `</think>`, judged by the sandbox (binary, fraction or Codeforces-style)",
+        "the last fenced program after `</think>`, judged by the sandbox in the row's language (Python, C++,"
+        " Rust, JavaScript; binary, fraction or Codeforces-style); a block tagged with another language scores"
+        " 0, logged as `rewards/code_execution/wrong_language`",
         tasks=("code",),
         slow=True,
         settings=_code_settings,
