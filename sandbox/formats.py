@@ -5,7 +5,8 @@
 - APPS / TACO: `input_output` = JSON {"inputs", "outputs", optional "fn_name"}
 - CodeContests: `public_tests` / `private_tests` / `generated_tests` = {"input": [...], "output": [...]}
 - LiveCodeBench: `public_test_cases` / `private_test_cases` (JSON, or LCB's compressed form), `metadata`
-- PrimeIntellect (SYNTHETIC-1, verifiable-coding): `verification_info` = JSON {"test_cases": [...]}
+- PrimeIntellect (SYNTHETIC-1, verifiable-coding): `verification_info` = {"language", "test_cases": [...]}, a
+  Python literal (single quotes) on the hub, JSON or a dict in derived copies
 - HumanEval: `test` + `entry_point`; MBPP: `test_list` (+ `test_setup_code`)
 """
 
@@ -20,11 +21,31 @@ import re
 import zlib
 from typing import Any
 
+# The languages the sandbox judges, and the datasets' spellings of them: the data filter keeps code rows
+# whose `canonical_language` is in SUPPORTED_LANGUAGES (one definition, in sandbox.languages).
+from sandbox.languages import SUPPORTED_LANGUAGES as SUPPORTED_LANGUAGES
 from sandbox.languages import canonical_language
 
 
 def _load(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
+
+
+def parse_literal(value: Any) -> Any:
+    """A column holding JSON or a Python literal (PrimeIntellect's single-quoted dicts) as a Python value.
+
+    `ast.literal_eval` builds only literals (no names, calls or attributes), so a dataset cannot run code here.
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        pass
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError, MemoryError, RecursionError) as e:
+        raise ValueError(f"neither JSON nor a Python literal: {value[:80]!r}...") from e
 
 
 def _stdin(value: Any) -> str:
@@ -105,7 +126,7 @@ def from_livecodebench(row: dict[str, Any]) -> dict[str, Any]:
 
 def from_prime_intellect(row: dict[str, Any]) -> dict[str, Any]:
     """PrimeIntellect rows: `verification_info` with `test_cases` of type stdin_stdout or function_call."""
-    info = _literal(row["verification_info"])
+    info = parse_literal(row["verification_info"])
     cases = info.get("test_cases", [])
     if cases and cases[0].get("type") == "function_call":
         tests = [_function_case(c["input"], c["output"]) for c in cases]
@@ -133,23 +154,13 @@ def from_mbpp(row: dict[str, Any]) -> dict[str, Any]:
     return {"mode": "assert", "test": test, "entry_point": entry}
 
 
-def _literal(value: Any) -> Any:
-    """JSON, or a Python literal (the hub's PrimeIntellect rows use single quotes); literals only, no code."""
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return ast.literal_eval(value)
-
-
 def row_language(row: dict[str, Any]) -> str | None:
     """The language a row asks for (its `language` column, else `verification_info.language`), canonical."""
     name = row.get("language")
     if not name and row.get("verification_info"):
         try:
-            info = _literal(row["verification_info"])
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            info = parse_literal(row["verification_info"])
+        except ValueError:
             info = None
         name = info.get("language") if isinstance(info, dict) else None
     return canonical_language(name) if name else None
