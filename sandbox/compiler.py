@@ -86,7 +86,7 @@ class BuildCache:
     hits: int = 0
     compiles: int = 0
     _done: OrderedDict[str, Build | Failure] = field(default_factory=OrderedDict)
-    _pending: dict[str, asyncio.Future] = field(default_factory=dict)
+    _pending: dict[str, asyncio.Task] = field(default_factory=dict)
     _bytes: int = 0
 
     @staticmethod
@@ -103,19 +103,17 @@ class BuildCache:
             self._done.move_to_end(key)
             self.hits += 1
             return self._done[key]
-        if key in self._pending:  # the same source is compiling right now: share its result
-            self.hits += 1
-            return await asyncio.shield(self._pending[key])
-        fut: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._pending[key] = fut
-        try:
+        task = self._pending.get(key)
+        if task is None:  # its own task: a requester that goes away does not cancel the others' compile
             self.compiles += 1
+            task = self._pending[key] = asyncio.create_task(self._compile(key, lang, code, run))
+        else:  # the same source is compiling right now: share its result
+            self.hits += 1
+        return await asyncio.shield(task)
+
+    async def _compile(self, key: str, lang: Language, code: str, run: Runner) -> Build | Failure:
+        try:
             result = await compile_once(lang, code, run)
-            fut.set_result(result)
-        except BaseException as e:
-            fut.set_exception(e)
-            fut.exception()  # retrieved: waiters re-raise it, nobody logs it as unhandled
-            raise
         finally:
             del self._pending[key]
         if not isinstance(result, Failure) or result.cacheable:

@@ -17,7 +17,7 @@ Languages: a row asks for the language in its tests' `language` (else its `langu
 Python); the program is judged in that language. A fenced block tagged with another language (```cpp
 for a Rust row, ```python for a C++ row) scores 0.0 without being run, and is counted
 (`verifiers.failures.note`, logged as `rewards/<name>/wrong_language`) so the drift can be watched.
-An untagged block is judged in the row's language.
+An untagged block, or one tagged with no language (```text), is judged in the row's language.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from sandbox.languages import canonical_language
+from sandbox.languages import SUPPORTED_LANGUAGES, canonical_language
 from verifiers import failures
 
 log = logging.getLogger("verifiers")
@@ -46,9 +46,63 @@ _rr = 0
 _rr_lock = threading.Lock()
 
 
+# Fence tags that name a programming language the sandbox does not judge: a block so tagged is in another
+# language than any row asks for. Other tags (text, output, console...) say nothing about the language.
+_OTHER_LANGUAGES = frozenset(
+    [
+        "c",
+        "java",
+        "go",
+        "golang",
+        "kotlin",
+        "csharp",
+        "cs",
+        "c#",
+        "fsharp",
+        "ruby",
+        "rb",
+        "php",
+        "typescript",
+        "ts",
+        "swift",
+        "scala",
+        "haskell",
+        "hs",
+        "pascal",
+        "perl",
+        "lua",
+        "bash",
+        "sh",
+        "shell",
+        "zsh",
+        "powershell",
+        "r",
+        "julia",
+        "ocaml",
+        "d",
+        "dart",
+        "elixir",
+        "erlang",
+        "clojure",
+        "fortran",
+        "cobol",
+        "sql",
+        "zig",
+        "nim",
+        "crystal",
+        "groovy",
+        "objective-c",
+        "objc",
+        "vb",
+        "vbnet",
+    ]
+)
+
+
 def extract_program(completion: str) -> tuple[str | None, str | None]:
-    """The last fenced code block of the final answer (after the last `</think>`) and its language tag
-    as a canonical name (`cpp` for ```c++, None when untagged); (None, None) when there is no program."""
+    """The last fenced code block of the final answer (after the last `</think>`) and the language its tag
+    names, canonical (`cpp` for ```c++; None when the tag names none, e.g. ```text or no tag);
+    (None, None) when there is no program."""
     if "</think>" in completion:
         completion = completion.rsplit("</think>", 1)[1]
     elif "<think>" in completion:
@@ -57,7 +111,9 @@ def extract_program(completion: str) -> tuple[str | None, str | None]:
     if not blocks or not blocks[-1][1].strip():
         return None, None
     tag, code = blocks[-1]
-    return (canonical_language(tag) if tag else None), code
+    language = canonical_language(tag) if tag else None
+    named = language in SUPPORTED_LANGUAGES or language in _OTHER_LANGUAGES
+    return (language if named else None), code
 
 
 def extract_code(completion: str) -> str | None:

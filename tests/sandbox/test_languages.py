@@ -163,9 +163,11 @@ def test_hub_rows_judge_the_reference_right_and_a_buggy_variant_wrong(sandbox_en
 def test_a_completion_in_another_language_scores_zero_and_is_counted(sandbox_env):
     tests = json.dumps(row_to_tests(hub_row("rust", RUST_RIGHT)))
     in_cpp = _answer(f"```cpp\n{CPP_RIGHT}```")  # right program, wrong language
+    in_java = _answer("```java\nclass Main { public static void main(String[] a) {} }\n```")
     untagged = _answer(f"```\n{RUST_RIGHT}```")  # no tag: judged as the row's language
-    assert code_reward([in_cpp, untagged], [tests, tests]) == [0.0, 1.0]
-    assert failures.drain_notes() == {("code_reward", "wrong_language"): 1}
+    as_text = _answer(f"```text\n{RUST_RIGHT}```")  # a tag naming no language: the same
+    assert code_reward([in_cpp, in_java, untagged, as_text], [tests] * 4) == [0.0, 0.0, 1.0, 1.0]
+    assert failures.drain_notes() == {("code_reward", "wrong_language"): 2}
     assert failures.drain() == {}
 
 
