@@ -3,6 +3,8 @@
 Every host mount becomes read-only, every non-system top-level directory (homes, work and checkout
 trees wherever they are mounted) is covered by an empty tmpfs with the interpreter's own tree bound back
 in, and the slot gets a fresh tmpfs for scratch, its own /dev/shm and a /proc that hides other users.
+The scratch tmpfs and /dev/shm are the only places a program can write (`sandbox.scratch` renews both
+for every execution).
 """
 
 from __future__ import annotations
@@ -84,6 +86,10 @@ def enter(scratch_mb: int) -> bool:
             mount(None, path, None, sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY)
     with contextlib.suppress(OSError):
         mount("shm", "/dev/shm", "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, "size=64m,mode=1777")
+    # POSIX message queues created through a mounted mqueue fs would live in that mount's IPC namespace,
+    # outside the per-execution one: programs get no mqueue fs (mq_open still works, per execution).
+    while os.path.ismount("/dev/mqueue") and _LIBC.umount2(b"/dev/mqueue", sc.MNT_DETACH) == 0:
+        pass
     with contextlib.suppress(OSError):
         mount("proc", "/proc", "proc", sc.MS_NOSUID | sc.MS_NODEV, "hidepid=2")
     os.chdir("/")

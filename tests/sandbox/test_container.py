@@ -8,7 +8,7 @@ from sandbox import client, container, free_port
 from .test_assert_mode import FIND_THE_TEST, SHADOWED_CHECKS, SHADOWING
 from .test_cpu import ANSWER, HOG, HONEST
 from .test_escape import NAMESPACE_ROUTES, READ_ENVIRONMENTS
-from .test_state import DEEP_TREE, IPC
+from .test_state import DEEP_TREE, IPC, WRITABLE
 
 pytestmark = pytest.mark.docker
 
@@ -133,6 +133,7 @@ def test_issue_14_families_hold_in_the_container(replicas):
     assert _verdicts(url, [_stdio(DEEP_TREE, "deep", timeout_s=30)] * 2) == ["accepted"] * 2
     for _ in range(2):
         assert _verdicts(url, [_stdio(IPC, "CLEAN True")] * 2) == ["accepted"] * 2
+    assert _verdicts(url, [_stdio(WRITABLE, "['/dev/shm', '/tmp/run']", timeout_s=20)]) == ["accepted"]
     # 8: no route to a new namespace
     if __import__("platform").machine() == "x86_64":
         assert _verdicts(url, [_stdio(NAMESPACE_ROUTES, " ".join(["refused"] * 10))]) == ["accepted"]

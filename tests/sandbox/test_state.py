@@ -45,6 +45,28 @@ print("FOUND " + ",".join(found) if found else "CLEAN", all(made))
 """
 
 
+# Every directory the program can write to, on every read-write mount it can see.
+WRITABLE = r"""
+import os
+found = set()
+for line in open("/proc/self/mountinfo"):
+    fields = line.split()
+    where, options = fields[4], fields[5].split(",")
+    if "rw" in options and not where.startswith(("/proc", "/sys")):
+        for root, dirs, files in os.walk(where):
+            if os.access(root, os.W_OK):
+                found.add(root)
+print(sorted(found))
+"""
+
+
+def test_the_only_writable_places_are_the_working_directory_and_dev_shm(judge, sbx):
+    if not sbx.get("/health").json()["isolation"].startswith("namespaces"):
+        pytest.skip("without namespaces the host's own writable places are visible")
+    r = judge(WRITABLE, tests=[{"input": "", "output": "['/dev/shm', '/tmp/run']"}], timeout_s=20)
+    assert r["verdicts"] == ["accepted"]
+
+
 def _batch(sbx, code: str, output: str, n: int = WORKERS, **body) -> list[str]:
     req = {"code": code, "mode": "stdio", "tests": [{"input": "", "output": output}], **body}
     results = sbx.post("/judge_batch", json={"requests": [req] * n}).json()["results"]
