@@ -141,7 +141,11 @@ class Worker:
     def execute(self, req: dict[str, Any], test_fd: int | None = None) -> dict[str, Any]:
         nonce = secrets.token_hex(16)
         workdir = self.workdir
-        workfiles.stage(workdir, req.get("files"), self.uid)
+        try:
+            workfiles.stage(workdir, req.get("files"), self.uid)
+        except BaseException:
+            self._reset()  # nothing half-written may reach the next execution
+            raise
         if req.get("address_space_mb") and self.cgroup is not None:
             # The cgroup bounds what a program of its own uses (and names the excess memory_limit); its
             # address space only guards against absurd reservations.
