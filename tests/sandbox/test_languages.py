@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from sandbox import local_server
 from sandbox.formats import row_to_tests
 from sandbox.languages import SUPPORTED_LANGUAGES, canonical_language
 from verifiers import failures
@@ -303,6 +304,14 @@ def test_run_code_compiles_and_runs_like_sandboxfusion(sbx, toolchains):
 def test_health_names_each_toolchain_with_its_version(toolchains):
     assert set(toolchains) == SUPPORTED_LANGUAGES
     assert toolchains["cpp"].startswith("g++ ") and toolchains["rust"].startswith("rustc ")
+
+
+def test_serve_names_the_languages_it_found_at_start_up(tmp_path, toolchains):
+    log = tmp_path / "server.log"
+    with local_server(workers=1, log_path=str(log)):
+        pass
+    line = next(line for line in log.read_text().splitlines() if "languages:" in line)
+    assert all(f"{name} ({version})" in line for name, version in toolchains.items()), line
 
 
 @pytest.mark.parametrize(
