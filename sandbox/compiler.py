@@ -169,8 +169,14 @@ async def compile_once(lang: Language, code: str, run: Runner) -> Build | Failur
         return Build(lang.name, {lang.artifact: binary}, lang.run, lang.reserve_mb)
     if status == "sandbox_error":
         return Failure("sandbox_error", str(res.get("error") or "compile step failed"), cacheable=False)
-    if status == "time_limit":  # may be load, not the source: never cached
-        return Failure("compile_error", f"compilation took longer than {COMPILE_TIMEOUT_S:.0f} s", False)
+    if status == "time_limit":  # its time ran out, or a kill (SIGKILL) ended it: may be load, so never cached
+        took = float(res.get("elapsed_s") or 0)
+        why = (
+            f"took longer than {COMPILE_TIMEOUT_S:.0f} s"
+            if took >= COMPILE_TIMEOUT_S
+            else f"was killed after {took:.1f} s"
+        )
+        return Failure("compile_error", f"the compiler {why}", False)
     if status == "memory_limit":  # not cached either: an OOM kill is the one verdict load can blur
         return Failure("compile_error", f"the compiler needed more than {COMPILE_MEMORY_MB} MiB", False)
     head = first_lines(output) or f"{lang.tool} exited with status {res.get('exit_code')}"
