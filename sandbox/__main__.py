@@ -44,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         "--replicas", type=int, default=None, help="only the replicas of an `up` with these arguments"
     )
     g = d.add_mutually_exclusive_group()
-    g.add_argument("--port", type=int, default=8000, help="the `up`'s first port (with --replicas)")
-    g.add_argument("--socket", help="the `up`'s unix socket path (with --replicas)")
+    g.add_argument("--port", type=int, default=None, help="only the `up`s at this first port")
+    g.add_argument("--socket", help="only the `up`s at this unix socket path")
     sub.add_parser("build", help="build the image only")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

@@ -221,6 +221,7 @@ def up(
     image = build_image(base, rebuild, client)
     slots = workers or os.cpu_count() or 1
     names, urls, paths = replica_addresses(replicas, port, socket)
+    address = _address_label(port, socket)
     for c in _ours(client):  # a replica left on the same port or socket by an earlier `up`
         if c.name in names:
             c.remove(force=True)
@@ -237,7 +238,7 @@ def up(
             cgroupns="private",  # slots nest their cgroups inside the container's (see sandbox.cgroups)
             security_opt=["no-new-privileges"],
             environment={"SANDBOX_UID_BASE": str(61000 + 1000 * i)},
-            labels={LABEL: "1"},
+            labels={LABEL: "1", f"{LABEL}.address": address},
         )
         args = ["--workers", str(slots)]
         if socket:
@@ -284,17 +285,26 @@ def _ours(client) -> list:
     return client.containers.list(all=True, filters={"label": LABEL})
 
 
-def down(replicas: int | None = None, port: int = 8000, socket: str | None = None) -> int:
+def _address_label(port: int, socket: str | None) -> str:
+    """Which `up` a container belongs to: its first port or its socket path (a label `down` filters on)."""
+    return f"socket:{Path(socket).resolve()}" if socket else f"port:{port}"
+
+
+def down(replicas: int | None = None, port: int | None = None, socket: str | None = None) -> int:
     """Stop and remove containers `up` started; returns how many.
 
-    With `replicas`, only those an `up` with the same replicas/port/socket started (so a job sharing the
-    engine with another removes its own); without, every container of ours.
+    With `replicas`, only those an `up` with the same replicas/port/socket started; with only a port or
+    socket, every replica of the `up`s at that address (so a job sharing the engine with another removes
+    its own); with none of them, every container of ours.
     """
     client = _docker()
     found = _ours(client)
     if replicas is not None:
-        names = set(replica_addresses(replicas, port, socket)[0])
+        names = set(replica_addresses(replicas, 8000 if port is None else port, socket)[0])
         found = [c for c in found if c.name in names]
+    elif port is not None or socket is not None:
+        address = _address_label(port or 0, socket)
+        found = [c for c in found if c.labels.get(f"{LABEL}.address") == address]
     for c in found:
         c.remove(force=True)
     return len(found)

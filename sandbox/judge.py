@@ -71,14 +71,10 @@ def values_match(expected: Any, actual: Any) -> bool:
     if isinstance(expected, bool) or isinstance(actual, bool):
         return type(expected) is type(actual) and expected == actual
     if isinstance(expected, int | float) and isinstance(actual, int | float):
-        if isinstance(
-            expected, int
-        ):  # an integer answer is exact: float(n + 1) for n + 1 = 2**60 + 1 is not it
-            return (
-                isinstance(actual, int)
-                and expected == actual
-                or (isinstance(actual, float) and actual.is_integer() and int(actual) == expected)
-            )
+        if isinstance(expected, int):  # exact: float(n + 1) is not n + 1 once n + 1 > 2**53
+            if isinstance(actual, float):
+                return actual.is_integer() and int(actual) == expected
+            return expected == actual
         try:
             if math.isnan(expected) or math.isnan(actual):
                 return math.isnan(expected) and math.isnan(actual)

@@ -112,10 +112,11 @@ class _Slot:
     async def run(self, req: dict[str, Any]) -> dict[str, Any]:
         """One execution; assert mode's test follows the request as raw bytes (see `sandbox.worker`)."""
         assert self.proc and self.proc.stdin
-        test = req.pop("test", None)
+        test = req.get("test")
         if test is not None:
             data = str(test).encode()
-            self.proc.stdin.write(pack({**req, "test_bytes": len(data)}) + data)
+            head = {k: v for k, v in req.items() if k != "test"}
+            self.proc.stdin.write(pack({**head, "test_bytes": len(data)}) + data)
         else:
             self.proc.stdin.write(pack(req))
         await self.proc.stdin.drain()

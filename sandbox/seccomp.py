@@ -4,8 +4,10 @@ It refuses, with EPERM, what a judged program never needs and what could reach o
 debugging other processes, namespaces and mounts (by every route: unshare, setns, clone with a
 namespace flag, clone3, whose flags a filter cannot read, answers ENOSYS so libc falls back to clone),
 kernel keyrings and modules, BPF, perf and io_uring. Sockets: only local and IP families (which reach
-nothing from the slot's empty network namespace), and none at all without one. A syscall from another
-ABI kills the process.
+nothing from the slot's empty network namespace), and none at all without one. No signal to every
+process (kill(-1)) nor to the processes the execution runs beside (the slot worker, the server), which
+matters where they share its uid (a server run without root). A syscall from another ABI kills the
+process.
 """
 
 from __future__ import annotations
@@ -61,8 +63,22 @@ def _ret_errno(err: int) -> tuple[int, int, int, int]:
     return (_RET_K, 0, 0, _ERRNO | err)
 
 
-def program(deny_sockets: bool) -> bytes | None:
-    """The filter as bytes of `struct sock_filter`, or None on an architecture without a syscall table."""
+def _arg0_in(nr: int, values: list[int], err: int) -> list[tuple[int, int, int, int]]:
+    """syscall `nr` fails with `err` when its first argument (low 32 bits) is one of `values`."""
+    n = len(values)
+    ins = [(_JEQ_K, 0, n + 3, nr), (_LD_W_ABS, 0, 0, _ARG0_LOW)]
+    ins += [(_JEQ_K, n - i, 0, v & 0xFFFFFFFF) for i, v in enumerate(values)]
+    return [*ins, (_RET_K, 0, 0, _ALLOW), _ret_errno(err)]
+
+
+def program(
+    deny_sockets: bool, protected: tuple[int, ...] = (), groups: tuple[int, ...] = ()
+) -> bytes | None:
+    """The filter as bytes of `struct sock_filter`, or None on an architecture without a syscall table.
+
+    `protected`: pids no program may signal or open (its slot worker and the server); `groups`: process
+    groups it may not signal (the server's).
+    """
     machine = platform.machine()
     numbers = syscalls.table()
     if numbers is None:
@@ -81,6 +97,12 @@ def program(deny_sockets: bool) -> bytes | None:
     for nr in denied:
         ins += [(_JEQ_K, 0, 1, nr), _ret_errno(errno.EPERM)]
     ins += [(_JEQ_K, 0, 1, numbers["clone3"]), _ret_errno(errno.ENOSYS)]
+    pids = [p for p in protected if p > 0]
+    targets = sorted({-1, *pids, *(-g for g in groups if g > 0), *(-p for p in pids)})
+    ins += _arg0_in(numbers["kill"], targets, errno.EPERM)
+    if pids:
+        for name in ("tkill", "tgkill", "pidfd_open"):
+            ins += _arg0_in(numbers[name], pids, errno.EPERM)
     # clone: refused when its flags ask for any new namespace
     ins += [
         (_JEQ_K, 0, 4, numbers["clone"]),

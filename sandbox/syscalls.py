@@ -14,6 +14,10 @@ X32_SYSCALL_BIT = 0x40000000  # x86_64's x32 ABI: same kernel, other numbers
 
 SYSCALLS: dict[str, dict[str, int]] = {
     "x86_64": {
+        "kill": 62,
+        "tkill": 200,
+        "tgkill": 234,
+        "pidfd_open": 434,
         "socket": 41,
         "socketpair": 53,
         "clone": 56,
@@ -47,6 +51,10 @@ SYSCALLS: dict[str, dict[str, int]] = {
         "mount_setattr": 442,
     },
     "aarch64": {
+        "kill": 129,
+        "tkill": 130,
+        "tgkill": 131,
+        "pidfd_open": 434,
         "socket": 198,
         "socketpair": 199,
         "clone": 220,

@@ -86,7 +86,11 @@ class Worker:
             with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as f:
                 f.write("-1000")  # the OOM killer takes executions (1000), never the worker
         # Inside its own network namespace a program may make (local) sockets: there is nothing to reach.
-        self.seccomp_filter = seccomp.program(deny_sockets=not self.level.has_namespaces)
+        self.seccomp_filter = seccomp.program(
+            deny_sockets=not self.level.has_namespaces,
+            protected=(os.getpid(), os.getppid()),
+            groups=(os.getpgid(0),),
+        )
         self._reset()
         if self.broken:
             raise RuntimeError(self.broken)
@@ -264,7 +268,17 @@ def _status(raw: bytes, nonce: str) -> dict[str, Any]:
     return status
 
 
-def _result(req, verdict, exit_status, out, err, status_raw, nonce, elapsed) -> dict[str, Any]:
+def _result(
+    req: dict[str, Any],
+    verdict: str | None,
+    exit_status: int | None,
+    out: bytearray,
+    err: bytearray,
+    status_raw: bytearray,
+    nonce: str,
+    elapsed: float,
+) -> dict[str, Any]:
+    """The execution's answer to the pool: a verdict from what the kernel and the child reported."""
     status = _status(bytes(status_raw), nonce)
     code = None
     if exit_status is not None:
@@ -369,6 +383,7 @@ def worker_main(slot: int, uid: int | None, scratch_mb: int, cgroup_name: str) -
         except Exception as e:  # a bug here is the sandbox's failure, never the program's
             log.exception("slot %d failed", slot)
             res = {"status": "sandbox_error", "error": f"{type(e).__name__}: {e}"}
+            w.broken = w.broken or f"an execution failed in the worker ({type(e).__name__}): start afresh"
         finally:
             if test_fd is not None:
                 os.close(test_fd)

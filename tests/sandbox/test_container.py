@@ -14,16 +14,26 @@ pytestmark = pytest.mark.docker
 
 
 @pytest.fixture(scope="module")
-def replicas(docker_engine, tmp_path_factory):
+def replica_socket(tmp_path_factory):
+    return tmp_path_factory.mktemp("sbx") / "sandbox.sock"
+
+
+@pytest.fixture(scope="module")
+def replicas(docker_engine, replica_socket):
     """Two replicas on unix sockets, network none, two slots each; removed afterwards."""
-    sock = tmp_path_factory.mktemp("sbx") / "sandbox.sock"
-    urls = container.up(replicas=2, socket=str(sock), workers=2)
+    urls = container.up(replicas=2, socket=str(replica_socket), workers=2)
     yield urls
-    assert container.down(replicas=2, socket=str(sock)) == 2
+    assert container.down(replicas=2, socket=str(replica_socket)) == 2
 
 
-def test_up_starts_read_only_pids_limited_replicas_without_network(docker_engine, replicas):
-    ours = docker_engine.containers.list(filters={"label": container.LABEL})
+def _at(docker_engine, address: str) -> list:
+    """Containers of the `up` at this address (other jobs may share the engine)."""
+    label = f"{container.LABEL}.address={address}"
+    return docker_engine.containers.list(all=True, filters={"label": label})
+
+
+def test_up_starts_read_only_pids_limited_replicas_without_network(docker_engine, replicas, replica_socket):
+    ours = _at(docker_engine, f"socket:{replica_socket.resolve()}")
     assert len(replicas) == 2 and len(ours) == 2
     for c in ours:
         host = c.attrs["HostConfig"]
@@ -74,7 +84,9 @@ def test_attacks_are_contained_in_the_container(replicas, code, limits, verdict)
         assert ok["verdicts"] == ["accepted"]
 
 
-def test_host_networked_replica_serves_on_loopback_but_programs_have_no_network(docker_engine, replicas):
+def test_host_networked_replica_serves_on_loopback_but_programs_have_no_network(
+    docker_engine, replicas, replica_socket
+):
     port = free_port()
     (url,) = container.up(replicas=1, port=port, workers=1)
     try:
@@ -87,10 +99,10 @@ def test_host_networked_replica_serves_on_loopback_but_programs_have_no_network(
             r = c.post("/judge", json={"code": code, "tests": [{"input": "", "output": "NO_NET"}]}).json()
         assert url == f"http://127.0.0.1:{port}" and r["verdicts"] == ["accepted"]
     finally:
-        removed = container.down(replicas=1, port=port)
+        removed = container.down(port=port)
     # Only this `up`'s replica went: the socket replicas of another `up` on the same engine still serve.
-    assert removed == 1
-    assert len(docker_engine.containers.list(all=True, filters={"label": container.LABEL})) == 2
+    assert removed == 1 and _at(docker_engine, f"port:{port}") == []
+    assert len(_at(docker_engine, f"socket:{replica_socket.resolve()}")) == 2
     with client(replicas[1]) as c:
         ok = c.post("/judge", json={"code": "print(7)", "tests": [{"input": "", "output": "7"}]}).json()
     assert ok["verdicts"] == ["accepted"]
