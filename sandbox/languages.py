@@ -11,6 +11,7 @@ image's in containers. `available()` says which ones this machine has; `/health`
 from __future__ import annotations
 
 import functools
+import glob
 import os
 import re
 import shutil
@@ -45,12 +46,17 @@ class Language:
 
 
 PYTHON = Language("python", tool="python3", source="solution.py")
+# A precompiled <bits/stdc++.h> (the header most contest C++ starts with) for the flags below: g++ finds
+# PCH_DIR/bits/stdc++.h.gch before the header and compiles such a program about 5x faster. The image
+# builds it (`python3 sandbox/languages.py --build-pch`); where it is missing or stale, g++ uses the header.
+PCH_DIR = "/usr/local/share/open-qwq/pch"
+_CPP_FLAGS = ("-O2", "-std=gnu++17", "-DONLINE_JUDGE", "-pipe")  # as Codeforces: -O2, ONLINE_JUDGE
 CPP = Language(
     "cpp",
     tool="g++",
     source="solution.cpp",
-    # -O2 and ONLINE_JUDGE as Codeforces compiles; gnu++17 accepts C++11/14 code and GNU extensions.
-    compile=("g++", "-O2", "-std=gnu++17", "-DONLINE_JUDGE", "-pipe", "-o", "solution", "solution.cpp"),
+    # gnu++17 accepts C++11/14 code and GNU extensions.
+    compile=("g++", *_CPP_FLAGS, "-I", PCH_DIR, "-o", "solution", "solution.cpp"),
     artifact="solution",
     run=("./solution",),
 )
@@ -171,3 +177,34 @@ def missing_message(lang: Language) -> str:
         f"language {lang.name!r} needs {lang.tool}, which this server does not have on {SANDBOX_PATH}: "
         f"install the Debian packages {' '.join(DEBIAN_PACKAGES)} (the sandbox image has them)"
     )
+
+
+def build_pch(dest: str = PCH_DIR) -> str:
+    """Precompile the system's <bits/stdc++.h> with C++'s flags into `dest`/bits/stdc++.h.gch; its path."""
+    headers = sorted(
+        glob.glob("/usr/include/*/c++/*/bits/stdc++.h") + glob.glob("/usr/include/c++/*/bits/stdc++.h")
+    )
+    if not headers:
+        raise FileNotFoundError("no bits/stdc++.h under /usr/include: install g++ first")
+    out = os.path.join(dest, "bits", "stdc++.h.gch")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    subprocess.run(["g++", *_CPP_FLAGS, "-x", "c++-header", headers[-1], "-o", out], check=True)
+    # g++ -H marks a precompiled header it used with "!": make sure the judged compile line will use it.
+    probe = subprocess.run(
+        ["g++", *_CPP_FLAGS, "-I", dest, "-H", "-fsyntax-only", "-x", "c++", "-"],
+        input="#include <bits/stdc++.h>\nint main() {}\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    if not probe.stderr.startswith(f"! {out}"):
+        raise RuntimeError(f"g++ does not use {out} with the judged flags: {probe.stderr[:200]!r}")
+    return out
+
+
+if __name__ == "__main__":  # run as a file by sandbox/Dockerfile, before the package is in place
+    import sys
+
+    if sys.argv[1:] != ["--build-pch"]:
+        sys.exit("usage: python3 sandbox/languages.py --build-pch")
+    print(build_pch())

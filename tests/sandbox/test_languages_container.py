@@ -7,6 +7,7 @@ import pytest
 
 from sandbox import client, container
 from sandbox.formats import row_to_tests
+from sandbox.languages import CPP, PCH_DIR
 from tests.sandbox.test_attacks_native import ASM_SYSCALL, HONEST, X86
 from tests.sandbox.test_languages import FENCE, PROGRAMS, hub_row
 
@@ -33,6 +34,14 @@ def _judge(c, code: str, language: str, **body) -> dict:
 def test_the_image_has_debians_toolchains(sbx_container):
     found = sbx_container.get("/health").json()["languages"]
     assert {"cpp", "rust", "javascript"} <= set(found), found
+
+
+def test_the_image_has_the_precompiled_header_the_cpp_flags_name(sbx_container):
+    assert f"-I {PCH_DIR}" in " ".join(CPP.compile)
+    code = f'#include <cstdio>\nint main(){{ puts(fopen("{PCH_DIR}/bits/stdc++.h.gch", "r") ? "PCH" : "none"); }}'
+    assert _judge(sbx_container, code, "cpp", tests=[{"input": "", "output": "PCH"}])["verdicts"] == [
+        "accepted"
+    ]
 
 
 def test_hub_rows_are_judged_right_and_wrong_in_the_container(sbx_container):
