@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.languages import Language
+from sandbox.workfiles import COLLECT_LIMIT
 
 Runner = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -74,7 +75,8 @@ def first_lines(text: str) -> str:
 
 
 def _b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
+    # A lone surrogate (JSON allows "\ud800") becomes "?": the compiler judges it, never the server.
+    return base64.b64encode(text.encode("utf-8", "replace")).decode()
 
 
 @dataclass
@@ -164,8 +166,8 @@ async def compile_once(lang: Language, code: str, run: Runner) -> Build | Failur
         if lang.artifact is None:  # node: the syntax check is the whole compile step; the source runs
             return Build(lang.name, source, lang.run, lang.reserve_mb)
         binary = (res.get("files") or {}).get(lang.artifact)
-        if binary is None:
-            return Failure("sandbox_error", f"{lang.tool} succeeded but left no program", cacheable=False)
+        if binary is None:  # the compiler's success leaves one, unless it is past what a test may carry
+            return Failure("compile_error", f"the program is larger than {COLLECT_LIMIT >> 20} MiB")
         return Build(lang.name, {lang.artifact: binary}, lang.run, lang.reserve_mb)
     if status == "sandbox_error":
         return Failure("sandbox_error", str(res.get("error") or "compile step failed"), cacheable=False)

@@ -14,7 +14,7 @@ import contextlib
 import os
 import stat
 
-COLLECT_LIMIT = 64 * 2**20  # bytes read back from one execution (a stripped binary is far smaller)
+COLLECT_LIMIT = 32 * 2**20  # bytes read back from one execution (contest binaries are well under 2 MiB)
 
 
 def _plain_name(name: str) -> str:

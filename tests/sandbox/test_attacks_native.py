@@ -160,6 +160,11 @@ def test_a_compile_writing_past_the_file_size_limit_is_compile_error(judge):
     assert r["verdicts"] == ["compile_error"] and r["details"]
 
 
+def test_a_program_too_large_to_carry_to_its_tests_is_compile_error_not_a_sandbox_error(judge):
+    r = judge("char a[48 << 20] = {1};\nint main(){ return a[5] - 1; }", language="cpp")
+    assert r["verdicts"] == ["compile_error"] and "larger than" in r["details"]
+
+
 def test_cpp_killing_the_parent_or_everyone_is_refused(judge):
     code = (
         "#include <signal.h>\n#include <unistd.h>\n#include <cstdio>\n"
