@@ -162,16 +162,24 @@ def _check_cpp_outputs(out: str) -> None:
 
 
 def cpp_bare_rate(n: int, workers: int) -> float | None:
-    """g++ then the binary on each test, as plain subprocesses: no isolation, no cache."""
+    """g++ then the binary on each test, as plain subprocesses: no isolation, no cache. It works in a
+    tmpfs (/dev/shm when there is one) as the sandbox does, so the disk is not what tells them apart."""
     if not shutil.which("g++"):
         return None
     programs = _cpp_programs(n, "bare")
     script = _cpp_script().replace("cd /tmp && ", "")
+    scratch = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
     def one(i: int) -> None:
-        with tempfile.TemporaryDirectory() as d:
+        with tempfile.TemporaryDirectory(dir=scratch) as d:
             out = subprocess.run(
-                ["sh", "-c", script], input=programs[i], cwd=d, capture_output=True, text=True, check=True
+                ["sh", "-c", script],
+                input=programs[i],
+                cwd=d,
+                env={**os.environ, "TMPDIR": d},
+                capture_output=True,
+                text=True,
+                check=True,
             )
             _check_cpp_outputs(out.stdout)
 
