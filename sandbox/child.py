@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import math
 import os
 import resource
@@ -41,8 +42,7 @@ def run_child(
     role: str = "program",
 ) -> None:
     """Forked child: confine itself, then run the program (or, in assert mode, the test). Never returns."""
-    write, exit_ = os.write, os._exit
-    from json import dumps
+    write, exit_, dumps = os.write, os._exit, json.dumps  # bound before any program can patch them
 
     at: dict[str, int] = {}
 

@@ -150,8 +150,8 @@ def test_issue_14_families_hold_in_the_container(replicas):
     if __import__("platform").machine() == "x86_64":
         assert _verdicts(url, [_stdio(NAMESPACE_ROUTES, " ".join(["refused"] * 10))]) == ["accepted"]
     # 9: an honest CPU-bound program keeps its verdict beside a session hog in the other slot
-    hog = _stdio(HOG, "", timeout_s=12, processes=160)
-    assert _verdicts(url, [hog, _stdio(HONEST, ANSWER, timeout_s=8)]) == ["time_limit", "accepted"]
+    hog = _stdio(HOG, "", timeout_s=14, processes=160)
+    assert _verdicts(url, [hog, _stdio(HONEST, ANSWER, timeout_s=9)]) == ["time_limit", "accepted"]
     # 10: a function result over 1 MiB is judged
     big = {"code": "def f():\n    return 'x' * (3 * 2**20)", "mode": "function", "fn_name": "f"}
     assert _verdicts(url, [{**big, "tests": [{"input": [], "output": "x" * (3 * 2**20)}]}]) == ["accepted"]
