@@ -289,6 +289,7 @@ def test_a_mixed_batch_is_scored_by_the_real_verifiers_each_on_its_own_rows(monk
         recipe.sandbox.url = url  # as the launcher fills it
         funcs, _ = build_rewards(recipe)
         logged = {}
+        failures.drain_notes()  # what earlier tests in this process noted is not this batch's
 
         columns = dict(task=task, answer=answer, tests=tests, instruction_id_list=ids, kwargs=kwargs)
         columns["log_metric"] = logged.__setitem__
