@@ -1,4 +1,4 @@
-"""Output comparison rules (`sandbox.judge`), applied outside the sandbox."""
+"""Output comparison rules (docs/http-api.md), judged outside the sandbox."""
 
 from sandbox.judge import stdout_matches, values_match
 

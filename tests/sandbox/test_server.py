@@ -206,13 +206,16 @@ def test_a_dead_slot_shows_in_health_and_is_replaced_before_it_serves():
         assert c.post("/judge", json=body).json()["verdicts"] == ["accepted"]
         (slot,) = _slot_pids(url)
         os.kill(slot, signal.SIGKILL)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while (h := c.get("/health")).status_code == 200 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert h.status_code == 503 and h.json()["not_serving"] == [0] and h.json()["status"] == "down"
-        assert c.post("/judge", json=body).json()["verdicts"] == ["accepted"]
+        assert h.status_code == 503 and h.json()["not_serving"] == [0] and h.json()["status"] == "down", (
+            h.text
+        )
+        r = c.post("/judge", json=body).json()
+        assert r["verdicts"] == ["accepted"], r
         h = c.get("/health")
-        assert h.status_code == 200 and h.json()["serving"] == 1 and h.json()["status"] == "ok"
+        assert h.status_code == 200 and h.json()["serving"] == 1 and h.json()["status"] == "ok", h.text
 
 
 def test_a_slot_that_dies_during_an_execution_is_a_sandbox_error_then_restarted():
