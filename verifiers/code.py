@@ -11,7 +11,8 @@ the programs in batches to `/judge_batch` on the sandbox server(s) at `sandbox_u
   the fraction passed before it (1.0 only when accepted)
 
 Rows without tests return None (not code rows). Rows the sandbox could not judge return None and are
-counted with `verifiers.failures.record`, never scored 0.0. A completion with no code block scores 0.0.
+counted with `verifiers.failures.record`, never scored 0.0. A completion with no code block in its final
+answer scores 0.0, as does one that never closed its thinking (`verifiers.completion`).
 
 Languages: a row asks for the language in its tests' `language` (else its `language` column, else
 Python); the program is judged in that language. A fenced block tagged with another language (```cpp
@@ -35,6 +36,7 @@ import httpx
 
 from sandbox.languages import SUPPORTED_LANGUAGES, canonical_language
 from verifiers import failures
+from verifiers.completion import final_answer
 
 log = logging.getLogger("verifiers")
 
@@ -99,15 +101,14 @@ _OTHER_LANGUAGES = frozenset(
 )
 
 
-def extract_program(completion: str) -> tuple[str | None, str | None]:
-    """The last fenced code block of the final answer (after the last `</think>`) and the language its tag
-    names, canonical (`cpp` for ```c++; None when the tag names none, e.g. ```text or no tag);
-    (None, None) when there is no program."""
-    if "</think>" in completion:
-        completion = completion.rsplit("</think>", 1)[1]
-    elif "<think>" in completion:
+def extract_program(completion: Any, think_prefill: bool = True) -> tuple[str | None, str | None]:
+    """The last fenced code block of the final answer (`verifiers.completion.final_answer`) and the
+    language its tag names, canonical (`cpp` for ```c++; None when the tag names none, e.g. ```text or
+    no tag); (None, None) when there is no program."""
+    answer = final_answer(completion, think_prefill)
+    if answer is None:
         return None, None  # the reasoning never finished: there is no final answer
-    blocks = _FENCE.findall(completion)
+    blocks = _FENCE.findall(answer)
     if not blocks or not blocks[-1][1].strip():
         return None, None
     tag, code = blocks[-1]
@@ -116,15 +117,9 @@ def extract_program(completion: str) -> tuple[str | None, str | None]:
     return (language if named else None), code
 
 
-def extract_code(completion: str) -> str | None:
-    """The last fenced code block of the final answer (after the last `</think>`), or None."""
-    return extract_program(completion)[1]
-
-
-def _text(completion: Any) -> str:
-    if isinstance(completion, list):  # chat messages, as TRL passes conversational completions
-        return str(completion[-1].get("content") or "") if completion else ""
-    return str(completion or "")
+def extract_code(completion: Any, think_prefill: bool = True) -> str | None:
+    """The last fenced code block of the final answer (`verifiers.completion.final_answer`), or None."""
+    return extract_program(completion, think_prefill)[1]
 
 
 def _spec(tests: Any) -> dict[str, Any] | None:
@@ -196,6 +191,7 @@ def code_reward(
     tests: list[Any],
     sandbox_url: str | None = None,
     scoring: str | None = None,
+    think_prefill: bool = True,
     **kwargs: Any,
 ) -> list[float | None]:
     """TRL reward: one score per completion; None for non-code rows and for rows the sandbox failed on.
@@ -219,7 +215,7 @@ def code_reward(
             continue
         if spec is None:
             continue
-        tag, code = extract_program(_text(completion))
+        tag, code = extract_program(completion, think_prefill)
         if code is None:
             scores[i] = 0.0  # no program in the answer: the model's fault
             continue
