@@ -175,7 +175,7 @@ def test_a_completion_in_another_language_scores_zero_and_is_counted(sandbox_env
 def test_the_language_column_decides_when_the_tests_do_not_name_one(sandbox_env):
     tests = json.dumps({"mode": "stdio", "tests": [{"input": "2 3\n", "output": "5\n"}], "timeout_s": 20})
     js = "const [a, b] = require('fs').readFileSync(0, 'utf8').trim().split(' ').map(Number);\nconsole.log(a + b);\n"
-    answers = [f"```js\n{js}```"] * 2
+    answers = [_answer(f"```js\n{js}```")] * 2
     assert code_reward(answers, [tests, tests], language=["nodejs", "python"]) == [1.0, 0.0]
     assert failures.drain_notes() == {("code_reward", "wrong_language"): 1}  # the Python row's JS answer
 
