@@ -24,6 +24,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +56,13 @@ class StopForRequeue(TrainerCallback):
         self._previous: Any = None
 
     def __enter__(self) -> StopForRequeue:
-        self._previous = signal.signal(REQUEUE_SIGNAL, self._on_signal)
+        if threading.current_thread() is threading.main_thread():  # Python handles signals there only
+            self._previous = signal.signal(REQUEUE_SIGNAL, self._on_signal)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        signal.signal(REQUEUE_SIGNAL, self._previous or signal.SIG_DFL)
+        if self._previous is not None:
+            signal.signal(REQUEUE_SIGNAL, self._previous)
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self.requested = True

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
-    from rl.tiny import build_tiny
+    from rl.smoke.tiny import build_tiny
 
     return build_tiny(tmp_path_factory.getbasetemp() / "tiny")
 

@@ -68,7 +68,7 @@ def test_the_32b_recipes_use_token_level_truncated_importance_sampling(stage):
 
 
 def test_the_importance_sampling_ratio_reaches_metrics_and_wandb(tmp_path, monkeypatch):
-    from rl.tiny import build_tiny
+    from rl.smoke.tiny import build_tiny
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.delenv("WANDB_API_KEY", raising=False)

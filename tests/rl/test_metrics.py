@@ -11,7 +11,7 @@ from rl.train import run_stage
 
 
 def test_each_step_logs_a_bounded_sample_of_completions(tmp_path):
-    from rl.tiny import build_tiny
+    from rl.smoke.tiny import build_tiny
 
     tiny = build_tiny(tmp_path.parent / "tiny")
     rows = [{"prompt": [{"role": "user", "content": f"say {i}"}], "task": "chat"} for i in range(8)]

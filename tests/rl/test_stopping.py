@@ -22,7 +22,7 @@ def base_like(tmp_path_factory) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
-    from rl.tiny import build_tiny
+    from rl.smoke.tiny import build_tiny
 
     tiny = build_tiny(tmp_path_factory.getbasetemp() / "tiny")
     out = tmp_path_factory.mktemp("base_like")
