@@ -88,7 +88,7 @@ def expected_calls(run: str) -> list[list[str]]:
             srun_call(
                 host,
                 f"{logs}/preflight-node{node}.log",
-                f"python -m rl preflight --gpus 8 --run-dir {run} --disk-gib 916 --require flash_attn --skip image",
+                f"python -m rl preflight --gpus 8 --run-dir {run} --disk-gib 1526 --require vllm,flash_attn --skip image",
             ),
             srun_call(
                 host, f"{logs}/sandbox-node{node}.log", f"{ENV} python -m sandbox up --replicas 8 --port 8080"
