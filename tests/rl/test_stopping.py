@@ -96,3 +96,13 @@ def test_a_grpo_completion_ends_at_the_turn_end_and_is_not_counted_cut_off(tmp_p
     (row,) = [r for r in read_metrics(tmp_path / "run") if "reward" in r]
     assert row["completions/mean_length"] == 1  # `<|im_end|>` ended it; without the stop set: 8 tokens
     assert row["completions/clipped_ratio"] == 0
+
+
+def test_evaluation_of_a_base_model_stops_at_the_turn_end_too(base_like):
+    from rl.eval.generation import TransformersBackend
+
+    backend = TransformersBackend(str(base_like))
+    ids = backend.tokenizer(backend.render([{"role": "user", "content": "hi"}]), return_tensors="pt")
+    out = backend.model.generate(**ids, max_new_tokens=8, do_sample=False)
+    new = out[0, ids["input_ids"].shape[1] :].tolist()
+    assert new == backend.tokenizer.convert_tokens_to_ids(["<|im_end|>"])  # one token, then stopped
