@@ -14,6 +14,8 @@ import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from verifiers import jsonl
+
 if TYPE_CHECKING:
     from datasets import Dataset
 
@@ -67,15 +69,10 @@ def local_path(name: str, split: str) -> Path:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    with path.open() as f:
-        for n, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise DataError(f"{path}:{n} is not a JSON object: {e}") from e
-    return rows
+    try:
+        return jsonl.read_jsonl(path)
+    except jsonl.JsonlError as e:
+        raise DataError(str(e)) from e
 
 
 def load_source(src: DataSource, seed: int = 0) -> Dataset:
@@ -194,6 +191,8 @@ def rlvr_ifeval(ground_truth: str | dict) -> dict[str, Any]:
         "verify_sentence_constraint",
         "validate_frequency_capital_words",
     ):
+        if not isinstance(n, int):
+            raise DataError(f"RLVR-IFeval check {name} needs an integer N, got {n!r}")
         relation, count = _relation(gt.get("quantifier"), n)
         iid, kw = {
             "validate_word_constraint": (
