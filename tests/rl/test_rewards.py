@@ -357,8 +357,8 @@ def test_the_reward_model_scores_only_general_rows_and_leaves_verified_tasks_to_
         ("general", "</think>\n\nI do not know.", None, None, None),
         ("math", "</think>\n\n\\boxed{4}", "4", None, None),
         ("math", "</think>\n\n\\boxed{5}", "4", None, None),
-        ("ifeval", "</think>\n\nYES.", None, ["change_case:english_capital"], "[{}]"),
-        ("ifeval", "</think>\n\nno.", None, ["change_case:english_capital"], "[{}]"),
+        ("ifeval", "</think>\n\nTHE SKY IS BLUE.", None, ["change_case:english_capital"], "[{}]"),
+        ("ifeval", "</think>\n\nthe sky is blue.", None, ["change_case:english_capital"], "[{}]"),
     ]
     task, completions, answer, ids, kwargs = (list(col) for col in zip(*rows, strict=True))
     prompts = ["Capital of Australia?"] * 2 + ["2 + 2?"] * 2 + ["Answer in capitals."] * 2
