@@ -9,7 +9,8 @@ logs `rewards/<name>/mean`), wrapped here and only here:
 - `routed`: only rows whose `task` the reward owns reach the verifier (others score None, which TRL
   nan-aggregates); rows it cannot score are counted (`verifiers.failures`) and logged every step as
   `rewards/<name>/failed` through TRL's `log_metric` hook; a reward that raises scores its rows None
-  (not 0) and counts them all as failed.
+  (not 0) and counts them all as failed. Rows a verifier scored but noted (`verifiers.failures.note`,
+  e.g. code in another language than the row asks) are logged as `rewards/<name>/<kind>`.
 - `overlapped` (the SLOW rewards): the routed reward made `async`, run in a worker thread, so TRL's
   GRPOTrainer (which gathers async reward functions with `asyncio.gather`) scores math, sandbox and
   reward-model rows at the same time instead of one function after another.
@@ -108,7 +109,9 @@ REWARDS: tuple[Reward, ...] = (
     Reward(
         "code_execution",
         "verifiers.code:code_reward",
-        "the last fenced program after `</think>`, judged by the sandbox (binary, fraction or Codeforces-style)",
+        "the last fenced program after `</think>`, judged by the sandbox in the row's language (Python, C++,"
+        " Rust, JavaScript; binary, fraction or Codeforces-style); a block tagged with another language scores"
+        " 0, logged as `rewards/code_execution/wrong_language`",
         tasks=("code",),
         slow=True,
         settings=_code_settings,
@@ -226,10 +229,23 @@ _unclaimed: Counter[str] = Counter()
 _unclaimed_lock = threading.Lock()
 
 
+_unclaimed_notes: Counter[tuple[str, str]] = Counter()
+
+
 def _claim(names: set[str]) -> int:
     with _unclaimed_lock:
         _unclaimed.update(failures.drain())
         return sum(_unclaimed.pop(n, 0) for n in names)
+
+
+def _claim_notes(names: set[str]) -> dict[str, int]:
+    """The `verifiers.failures.note` counts of these reward functions, by kind."""
+    with _unclaimed_lock:
+        _unclaimed_notes.update(failures.drain_notes())
+        out: Counter[str] = Counter()
+        for reward, kind in [key for key in _unclaimed_notes if key[0] in names]:
+            out[kind] += _unclaimed_notes.pop((reward, kind))
+        return dict(out)
 
 
 def _inner_name(fn: Callable) -> str:
@@ -275,9 +291,11 @@ def routed(
         finally:  # always published: the gated rewards of this batch wait for it
             if gate is not None:
                 gate.publish(completions, name, {i for i in rows if values[i] is None})
-        failed = _claim(owners)
+        failed, notes = _claim(owners), _claim_notes(owners)
         if kwargs.get("log_metric") is not None:
             kwargs["log_metric"](f"rewards/{name}/failed", float(failed))
+            for kind, count in notes.items():  # e.g. rewards/code_execution/wrong_language
+                kwargs["log_metric"](f"rewards/{name}/{kind}", float(count))
         return values
 
     reward.__name__ = reward.__qualname__ = name

@@ -288,6 +288,7 @@ def test_a_mixed_batch_is_scored_by_the_real_verifiers_each_on_its_own_rows(monk
         ("math", "hmm\n</think>\n\n\\boxed{5}", "4", None, None, None),
         ("code", f"sum\n</think>\n\n```python\n{add_code}\n```", None, stdio, None, None),
         ("code", "sum\n</think>\n\n```python\nprint(6)\n```", None, stdio, None, None),
+        ("code", "sum\n</think>\n\n```cpp\nint main() {}\n```", None, stdio, None, None),  # not Python
         ("ifeval", "ok\n</think>\n\nTHE SKY IS BLUE.", None, None, ["change_case:english_capital"], "[{}]"),
         ("ifeval", "ok\n</think>\n\nthe sky is blue.", None, None, ["change_case:english_capital"], "[{}]"),
     ]
@@ -297,17 +298,19 @@ def test_a_mixed_batch_is_scored_by_the_real_verifiers_each_on_its_own_rows(monk
         recipe.sandbox.url = url  # as the launcher fills it
         funcs, _ = build_rewards(recipe)
         logged = {}
+        failures.drain_notes()  # what earlier tests in this process noted is not this batch's
 
         columns = dict(task=task, answer=answer, tests=tests, instruction_id_list=ids, kwargs=kwargs)
         columns["log_metric"] = logged.__setitem__
         scores = score_like_trl(funcs, completions, **columns)
         math_scores, code_scores, ifeval_scores, format_scores = scores
-    assert math_scores == [1.0, 0.0, None, None, None, None]
-    assert code_scores == [None, None, 1.0, 0.0, None, None]
-    assert ifeval_scores == [None, None, None, None, 1.0, 0.0]
+    assert math_scores == [1.0, 0.0, None, None, None, None, None]
+    assert code_scores == [None, None, 1.0, 0.0, 0.0, None, None]
+    assert ifeval_scores == [None, None, None, None, None, 1.0, 0.0]
     assert all(s is not None for s in format_scores)
     expected = {f"rewards/{f.__name__}/failed": 0.0 for f in funcs} | {"rewards/unscored": 0.0}
-    assert {k: v for k, v in logged.items()} == expected
+    expected["rewards/code_execution/wrong_language"] = 1.0  # counted apart, scored 0, never a failure
+    assert logged == expected
 
 
 def test_verifiers_get_the_prompt_conversation_not_the_rendered_text():
