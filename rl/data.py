@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from verifiers import jsonl
+from verifiers.completion import message_text
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -298,10 +299,10 @@ def render_prompt(
     return text
 
 
-def completion_text(completion: str | list[dict[str, str]], think_prefill: bool = True) -> str:
+def sft_target(completion: str | list[dict[str, str]], think_prefill: bool = True) -> str:
     """An SFT target as text after the rendered prompt: the assistant content minus the prefilled `<think>\\n`."""
     if not isinstance(completion, str):
-        completion = "".join(m["content"] for m in completion if m["role"] == "assistant")
+        completion = "".join(message_text(m) for m in completion if m["role"] == "assistant")
     if think_prefill and completion.startswith(THINK_PREFILL):
         completion = completion[len(THINK_PREFILL) :]
     elif think_prefill and completion.startswith("<think>"):
@@ -327,7 +328,7 @@ def prepare(ds: Dataset, tokenizer: Any, data: DataSection) -> Dataset:
             "prompt_messages": to_messages(row["prompt"], data.system_prompt),
         }
         if row.get("completion") is not None:
-            out["completion"] = completion_text(row["completion"], data.think_prefill)
+            out["completion"] = sft_target(row["completion"], data.think_prefill)
         return out
 
     return ds.map(render, desc="rendering prompts")
