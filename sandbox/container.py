@@ -24,8 +24,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sandbox.languages import DEBIAN_PACKAGES
 from sandbox.auth import SECRET_FILE_ENV
+from sandbox.languages import DEBIAN_PACKAGES
 
 log = logging.getLogger("sandbox")
 
