@@ -69,6 +69,7 @@ def run_node(plan: Plan, node: int) -> int:
     steps = plan.node_steps(node)
     env_path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     services: list[Process] = []
+    current: Process | None = None  # the step being waited for: stopped too when the node is interrupted
     started = time.time()
     record = LaunchRecord(plan, node)
     code = 1
@@ -86,9 +87,10 @@ def run_node(plan: Plan, node: int) -> int:
             if step.kind == "service":
                 services.append(Process(step, node, env_path))
             elif step.kind in ("preflight", "setup", "check", "train"):
-                proc = Process(step, node, env_path)
+                current = proc = Process(step, node, env_path)
                 code = supervise(proc, services, node, env_path) if step.kind == "train" else proc.proc.wait()
                 proc.stop()
+                current = None
                 if code:
                     print(
                         f"error: {step.role} {step.kind} on node {node} exited {code}: see {step.log}",
@@ -107,6 +109,8 @@ def run_node(plan: Plan, node: int) -> int:
         code = int(e.code or 1)
         return code
     finally:
+        if current is not None:  # interrupted (SIGTERM, Ctrl-C) while a step ran: its whole group goes
+            current.stop()
         for step in steps:
             if step.kind == "teardown":
                 down = Process(step, node, env_path)

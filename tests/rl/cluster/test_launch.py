@@ -1,5 +1,6 @@
 """rl.cluster.launch: dry-run plans for real cluster shapes, validated without a GPU."""
 
+import contextlib
 import json
 import shlex
 import subprocess
@@ -454,3 +455,37 @@ def test_reward_model_normalisation_needs_whole_groups_on_each_process(tmp_path)
         overrides=[f"output_dir={tmp_path}/s2", "training.gradient_accumulation_steps=4"],
     )
     assert any("split across processes" in e for e in plan.errors), plan.errors
+
+
+def test_a_node_stopped_with_sigterm_stops_its_training_and_tears_down(tmp_path):
+    """Real processes: SIGTERM to `run_node` ends the running training step's whole process group (its
+    children too) and still runs teardown."""
+    import signal
+    import time
+
+    pids, down = tmp_path / "pids", tmp_path / "down"
+    node = f"""
+import sys
+from rl.cluster.execute import run_node
+from rl.cluster.plan import Plan, Step
+py, log = sys.executable, {str(tmp_path / "x.log")!r}
+child = "import os, subprocess, sys, time; c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)']); open({str(pids)!r}, 'w').write(str(c.pid)); time.sleep(120)"
+plan = Plan(stage="stage1", recipe_path="x", hosts=["127.0.0.1"])
+plan.steps = [Step("train", 0, "127.0.0.1", "train", [py, "-c", child], {{}}, log),
+              Step("teardown", 0, "127.0.0.1", "down", [py, "-c", "open({str(down)!r}, 'w')"], {{}}, log)]
+sys.exit(run_node(plan, 0))
+"""
+    proc = subprocess.Popen([sys.executable, "-c", node])
+    deadline = time.monotonic() + 60
+    while not pids.exists() or not pids.read_text():
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.2)
+    grandchild = int(pids.read_text())
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 128 + signal.SIGTERM
+    assert down.exists()
+    import psutil
+
+    time.sleep(0.5)
+    with contextlib.suppress(psutil.NoSuchProcess):  # gone with its group (a zombie awaiting init counts)
+        assert psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE

@@ -69,6 +69,17 @@ def launch(
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def stop(job: subprocess.Popen) -> None:
+    """End a launcher the test gave up on: SIGTERM first, so it tears its replicas and servers down."""
+    if job.poll() is not None:
+        return
+    os.killpg(job.pid, signal.SIGTERM)
+    try:
+        job.wait(120)
+    except subprocess.TimeoutExpired:
+        os.killpg(job.pid, signal.SIGKILL)
+
+
 def wait_for(predicate, timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
@@ -137,8 +148,7 @@ def test_a_killed_rank_fails_the_job_in_bounded_time_and_a_rerun_resumes_to_the_
         victim.send_signal(signal.SIGKILL)
         code = job.wait(180)
     finally:
-        if job.poll() is None:
-            os.killpg(job.pid, signal.SIGKILL)
+        stop(job)
     assert code != 0, log_of(run)
     assert time.monotonic() - killed_at < 120, "the job outlived a dead rank"
     assert our_containers(docker_engine, ports[0]) == []
@@ -169,8 +179,7 @@ def test_two_node_ranks_on_loopback_train_as_world_size_2(tmp_path, tiny, docker
         codes = [job.wait(600) for job in jobs]
     finally:
         for job in jobs:
-            if job.poll() is None:
-                os.killpg(job.pid, signal.SIGKILL)
+            stop(job)
     assert codes == [0, 0], log_of(run, 0)[-2000:] + log_of(run, 1)[-2000:]
     info = json.loads((run / "launch.json").read_text())
     assert (info["nodes"], info["processes_per_node"], info["world_size"]) == (2, 1, 2)
@@ -225,8 +234,7 @@ def test_stage2_survives_its_reward_model_server_being_killed(tmp_path, tiny, re
                 p.resume()
         code = job.wait(600)
     finally:
-        if job.poll() is None:
-            os.killpg(job.pid, signal.SIGKILL)
+        stop(job)
     rows = [row for row in read_metrics(run) if "reward" in row]
     trace = [
         (r["step"], r.get("rewards/reward_model/failed"), r.get("rewards/reward_model/mean")) for r in rows
