@@ -54,6 +54,8 @@ class DataSource:
     subset: str | None = None  # hub dataset config name
     columns: dict[str, str] = field(default_factory=dict)  # rename {source column: our column}
     keep: list[str] = field(default_factory=list)  # extra columns to keep beyond rl.data.COLUMNS
+    revision: str | None = None  # hub dataset commit: a requeued job reads the same rows
+    instruction: str | None = None  # appended to the user turn; `boxed` = rl.adapters.MATH_INSTRUCTION
 
 
 @dataclass
@@ -63,6 +65,11 @@ class DataSection:
     think_prefill: bool = True  # assistant turn opened by "<think>\n", as QwQ does
     eval_fraction: float = 0.0
     seed: int = 0
+    # eval suites whose problems training prompts must not share an n-gram with (rl.decontam); `all`: every one
+    decontaminate: list[str] = field(default_factory=list)
+    decontaminate_ngram: int = 8  # open-r1's n
+    pass_rates: str | None = None  # JSONL written by `python -m rl filter`: each prompt's pass rate
+    pass_rate_band: list[float] | None = None  # keep prompts whose pass rate is in [low, high]
 
 
 @dataclass
@@ -444,6 +451,17 @@ def _check(recipe: Recipe) -> None:
     for i, src in enumerate(recipe.data.mixture):
         if src.weight <= 0:
             raise RecipeError(f"data.mixture.{i}.weight must be > 0", key=f"data.mixture.{i}.weight")
+    band = recipe.data.pass_rate_band
+    if band is not None and not (len(band) == 2 and 0.0 <= band[0] <= band[1] <= 1.0):
+        raise RecipeError(
+            f"data.pass_rate_band {band} must be [low, high] with 0 <= low <= high <= 1",
+            key="data.pass_rate_band",
+        )
+    if band is not None and not recipe.data.pass_rates:
+        raise RecipeError(
+            "data.pass_rate_band needs data.pass_rates: run `python -m rl filter RECIPE --model PATH` first",
+            key="data.pass_rates",
+        )
 
 
 def _training_value(value: Any, tp: Any, key: str) -> Any:

@@ -65,12 +65,16 @@ def build_trainer(recipe: Recipe, callbacks: list[Any] | None = None, trainer_cl
     from transformers import AutoTokenizer
 
     from rl.data import load_training_data
+    from rl.filters import DataReport, prompt_budget
     from rl.metrics import MetricsCallback
 
     tokenizer = AutoTokenizer.from_pretrained(model_path, revision=recipe.model.revision)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    train_data, eval_data = load_training_data(recipe.data, tokenizer)
+    report = DataReport()
+    train_data, eval_data = load_training_data(recipe.data, tokenizer, prompt_budget(recipe), report)
+    if report.summary():
+        print(f"data: {report.summary()}", file=sys.stderr)
     model = load_model(recipe, model_path)
     common = dict(
         model=model,

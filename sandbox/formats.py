@@ -5,12 +5,14 @@
 - APPS / TACO: `input_output` = JSON {"inputs", "outputs", optional "fn_name"}
 - CodeContests: `public_tests` / `private_tests` / `generated_tests` = {"input": [...], "output": [...]}
 - LiveCodeBench: `public_test_cases` / `private_test_cases` (JSON, or LCB's compressed form), `metadata`
-- PrimeIntellect (SYNTHETIC-1, verifiable-coding): `verification_info` = JSON {"test_cases": [...]}
+- PrimeIntellect (SYNTHETIC-1, verifiable-coding): `verification_info` = {"language", "test_cases": [...]}, a
+  Python literal (single quotes) on the hub, JSON or a dict in derived copies
 - HumanEval: `test` + `entry_point`; MBPP: `test_list` (+ `test_setup_code`)
 """
 
 from __future__ import annotations
 
+import ast
 import base64
 import io
 import json
@@ -19,9 +21,43 @@ import re
 import zlib
 from typing import Any
 
+# Languages the sandbox runs: code rows in any other language are dropped (and counted) before training.
+# Spellings the datasets use are mapped by `canonical_language`; widen this when the sandbox learns more.
+SUPPORTED_LANGUAGES = frozenset({"python"})
+_LANGUAGE_ALIASES = {
+    "python3": "python",
+    "py": "python",
+    "py3": "python",
+    "pypy": "python",
+    "pypy3": "python",
+}
+
+
+def canonical_language(name: str | None) -> str:
+    """A dataset's language spelling (`Python`, `python3`, `C++`) as one lower-case name; None is Python."""
+    key = (name or "python").strip().lower()
+    return _LANGUAGE_ALIASES.get(key, key)
+
 
 def _load(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
+
+
+def parse_literal(value: Any) -> Any:
+    """A column holding JSON or a Python literal (PrimeIntellect's single-quoted dicts) as a Python value.
+
+    `ast.literal_eval` builds only literals (no names, calls or attributes), so a dataset cannot run code here.
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        pass
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError, MemoryError, RecursionError) as e:
+        raise ValueError(f"neither JSON nor a Python literal: {value[:80]!r}...") from e
 
 
 def _stdin(value: Any) -> str:
@@ -100,12 +136,21 @@ def from_livecodebench(row: dict[str, Any]) -> dict[str, Any]:
     return {"mode": "stdio", "tests": [{"input": c["input"], "output": c["output"]} for c in cases]}
 
 
+def _call_value(value: Any) -> Any:
+    """A function_call `input`/`output` given as text (JSON or a Python literal) as the value it spells."""
+    return parse_literal(value) if isinstance(value, str) else value
+
+
 def from_prime_intellect(row: dict[str, Any]) -> dict[str, Any]:
-    """PrimeIntellect rows: `verification_info` with `test_cases` of type stdin_stdout or function_call."""
-    info = _load(row["verification_info"])
+    """PrimeIntellect rows: `verification_info` with `test_cases` of type stdin_stdout or function_call.
+
+    A function_call case's `input` is the argument list and `output` the returned value; where they are
+    strings (the hub's Python-literal rows, open-r1's copy) they are parsed, not passed as one argument.
+    """
+    info = parse_literal(row["verification_info"])
     cases = info.get("test_cases", [])
     if cases and cases[0].get("type") == "function_call":
-        tests = [_function_case(c["input"], c["output"]) for c in cases]
+        tests = [_function_case(_call_value(c["input"]), _call_value(c["output"])) for c in cases]
         return {"mode": "function", "fn_name": cases[0]["fn_name"], "tests": tests}
     return {
         "mode": "stdio",
