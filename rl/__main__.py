@@ -7,6 +7,14 @@ import sys
 
 COMMANDS = {
     "train": ("rl.train", "run one stage from a recipe: python -m rl train RECIPE.yaml [key=value ...]"),
+    "data": (
+        "rl.data_check",
+        "load a recipe's data as training does: rows kept/dropped per source, references",
+    ),
+    "filter": (
+        "rl.difficulty",
+        "estimate each prompt's pass rate with a model, for a recipe's pass-rate band",
+    ),
     "smoke": ("rl.smoke", "stage 0 -> 1 -> 2 on CPU with a tiny model, then the report"),
     "eval": ("rl.eval", "score a checkpoint on public benchmarks"),
     "report": ("rl.report", "training curves and eval scores of several runs, side by side"),

@@ -259,8 +259,8 @@ def load_mixture(
 
 def _in_band(ds: Dataset, rates: dict[str, float], band: list[float], report: DataReport) -> Dataset:
     """Rows whose estimated pass rate is inside `band` (rows without an estimate stay)."""
-    reasons = [band_reason(rates.get(prompt_key(p)), band) for p in ds["prompt"]]
-    for (name, reason), n in Counter(zip(ds["source"], reasons, strict=True)).items():
+    reasons = [band_reason(rates.get(prompt_key(p)), band) for p in list(ds["prompt"])]
+    for (name, reason), n in Counter(zip(list(ds["source"]), reasons, strict=True)).items():
         if reason is not None:
             report.drop(name, reason, n)
     return ds.select([i for i, r in enumerate(reasons) if r is None])

@@ -107,12 +107,12 @@ def prompt_budget(recipe: Recipe) -> int | None:
 
 def drop_too_long(ds: Dataset, tokenizer: Any, budget: int, report: DataReport | None) -> Dataset:
     """Rows whose rendered `prompt` is longer than `budget` tokens, dropped and counted as `too_long`."""
-    lengths = [len(ids) for ids in tokenizer(ds["prompt"], add_special_tokens=False)["input_ids"]]
+    lengths = [len(ids) for ids in tokenizer(list(ds["prompt"]), add_special_tokens=False)["input_ids"]]
     keep = [i for i, n in enumerate(lengths) if n <= budget]
     if len(keep) == len(ds):
         return ds
     if report is not None and "source" in ds.column_names:
-        for name, n in Counter(ds.select(set(range(len(ds))) - set(keep))["source"]).items():
+        for name, n in Counter(list(ds.select(sorted(set(range(len(ds))) - set(keep)))["source"])).items():
             report.drop(name, "too_long", n)
     return ds.select(keep)
 
