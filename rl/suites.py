@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rl.adapters import MATH_INSTRUCTION  # QwQ-32B's model card's math instruction; training prompts share it
+
 Row = dict[str, Any]
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# QwQ-32B's model card: "Please reason step by step, and put your final answer within \boxed{}." for math.
-MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 CODE_INSTRUCTION = (
     "Write a complete, self-contained Python solution, including any imports it needs, "
     "in a single ```python code block."
@@ -278,8 +278,29 @@ def lcb_row(r: dict) -> Row:
     }
 
 
+# LiveCodeBench's released files (release_v1 .. v6). `datasets` >= 4 refuses the dataset's loading script,
+# so the files are read with the `json` builder: from <data dir>/livecodebench/ when present, else the hub.
+LCB_REPO = "livecodebench/code_generation_lite"
+LCB_FILES = ("test.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl", "test6.jsonl")
+
+
 def load_livecodebench() -> list[Row]:
-    ds = _hub("livecodebench/code_generation_lite", "livecodebench", split="test")
+    from datasets import load_dataset
+
+    try:
+        local = sorted((data_dir() / "livecodebench").glob("test*.jsonl"))
+    except SuiteError:
+        local = []
+    files = [str(p) for p in local] or [f"hf://datasets/{LCB_REPO}/{name}" for name in LCB_FILES]
+    try:
+        ds = load_dataset("json", data_files=files, split="train")
+    except Exception as e:  # offline, or a file missing upstream: say what works
+        raise SuiteError(
+            f"suite livecodebench reads {LCB_REPO}'s released files {', '.join(LCB_FILES)} with the `json` builder "
+            f"(its loading script is refused by datasets >= 4), which failed here ({type(e).__name__}). "
+            f"Download them once: `hf download --repo-type dataset {LCB_REPO} --include 'test*.jsonl' "
+            f"--local-dir <data dir>/livecodebench` (data dir: $OPEN_QWQ_DATA), then rerun."
+        ) from e
     return [lcb_row(r) for r in ds]
 
 
