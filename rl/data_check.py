@@ -30,18 +30,17 @@ if TYPE_CHECKING:
 REWARD_COLUMNS = ("answer", "tests", "instruction_id_list", "kwargs", "tools", "ground_truth", "id")
 
 
-def use_local_copies(recipe: Recipe, root: Path) -> list[str]:
+def use_local_copies(recipe: Recipe, root: Path) -> dict[str, str]:
     """Point every hub source at `root/<owner>/<name>` (JSONL shaped like the hub rows) when that exists;
-    returns the sources that have no local copy."""
-    missing = []
+    returns `{local source: hub id}` for the sources it replaced."""
+    replaced = {}
     for src in recipe.data.mixture:
         if src.source.startswith("local:"):
             continue
         if (root / src.source).exists() or (root / f"{src.source}.jsonl").exists():
+            replaced[f"local:{root / src.source}"] = src.source
             src.source = f"local:{root / src.source}"
-        else:
-            missing.append(src.source)
-    return missing
+    return replaced
 
 
 def load_tokenizer(recipe: Recipe, path: str | None) -> Any:
@@ -151,13 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         recipe = load_recipe(args.recipe, args.overrides)
-        if args.local:
-            missing = use_local_copies(recipe, args.local)
-            if missing:
-                print(
-                    f"no local copy under {args.local} for: {', '.join(missing)} (read from the hub)",
-                    file=sys.stderr,
-                )
+        local = use_local_copies(recipe, args.local) if args.local else {}
+        missing = [s.source for s in recipe.data.mixture if not s.source.startswith("local:")]
+        if args.local and missing:
+            print(f"no local copy under {args.local} for: {', '.join(missing)} (hub)", file=sys.stderr)
         tokenizer = load_tokenizer(recipe, args.tokenizer)
         from rl.data import load_training_data
 
@@ -171,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = train if evaluation is None else _concat(train, evaluation)
     if args.check_references:
         check_references(rows, recipe, report)
+    report = DataReport({local.get(name, name): count for name, count in report.items()})  # hub ids
     print(report.table())
     low = [
         n

@@ -63,8 +63,10 @@ def estimate(
     records = []
     needs_sandbox = any(task == "code" for task in rendered["task"])
     with sandbox_url() if needs_sandbox else contextlib.nullcontext():
+        from tqdm.auto import tqdm
+
         batch = max(1, getattr(backend, "batch_size", 8))
-        for start in range(0, len(rendered), batch):
+        for start in tqdm(range(0, len(rendered), batch), desc=f"pass rates ({samples} samples per prompt)"):
             part = rendered.select(range(start, min(start + batch, len(rendered))))
             completions = backend.generate(list(part["prompt"]), sampling, samples)
             for j, row in enumerate(part):
