@@ -113,9 +113,12 @@ def load_source(
     report: DataReport | None = None,
     decontaminator: Decontaminator | None = None,
     references: bool = False,
+    pass_rates: dict[str, float] | None = None,
+    band: list[float] | None = None,
 ) -> Dataset:
     """One mixture entry as a Dataset with its columns renamed, a `task` and a `source` column, adapted to
-    our reward columns, filtered (each dropped row counted in `report` under its reason), capped, weighted.
+    our reward columns, capped, filtered (each dropped row counted in `report` under its reason; prompts
+    outside the pass-rate `band` too), then weighted: the weight is a share of the rows that are usable.
 
     With `references`, a `reference` column holds a completion made of the row's own reference answer.
     """
@@ -155,6 +158,8 @@ def load_source(
     ds = ds.add_column("source", [src.source] * len(ds))
     extra = ["reference"] if references else []
     ds = ds.select_columns([c for c in ds.column_names if c in COLUMNS or c in src.keep or c in extra])
+    if band is not None and pass_rates is not None:
+        ds = _in_band(ds, pass_rates, band, report)
     return _weighted(ds, src.weight, seed)
 
 
@@ -245,10 +250,11 @@ def load_mixture(
     decontaminator = (
         Decontaminator(data.decontaminate, data.decontaminate_ngram) if data.decontaminate else None
     )
-    parts = [load_source(src, data.seed, report, decontaminator, references) for src in data.mixture]
-    if data.pass_rate_band is not None and data.pass_rates:
-        rates = read_pass_rates(data.pass_rates)
-        parts = [_in_band(p, rates, data.pass_rate_band, report) for p in parts]
+    rates = read_pass_rates(data.pass_rates) if data.pass_rate_band is not None and data.pass_rates else None
+    parts = [
+        load_source(src, data.seed, report, decontaminator, references, rates, data.pass_rate_band)
+        for src in data.mixture
+    ]
     ds = concatenate_datasets(_align(parts)) if len(parts) > 1 else parts[0]
     if data.eval_fraction > 0:
         n_eval = max(1, math.floor(len(ds) * data.eval_fraction))
