@@ -30,7 +30,12 @@ from rl.recipe import Recipe, RecipeError, load_recipe
 
 
 def estimate(
-    recipe: Recipe, model: str, samples: int, limit: int | None = None, seed: int = 0
+    recipe: Recipe,
+    model: str,
+    samples: int,
+    limit: int | None = None,
+    seed: int = 0,
+    batch_size: int | None = None,
 ) -> list[dict[str, Any]]:
     """One record per distinct prompt: `key`, `source`, `task`, `pass_rate` (None without a verifier)."""
     from rl.data import load_mixture, prepare
@@ -51,7 +56,7 @@ def estimate(
         first.setdefault(k, i)
     order = sorted(first.values())[:limit]
     rows = rows.select(order)
-    backend = load_backend(model)
+    backend = load_backend(model, batch_size=batch_size)
     rendered = prepare(rows, backend.tokenizer, data)
     t = recipe.training
     sampling = Sampling(
@@ -119,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--limit", type=int, help="estimate only the first N distinct prompts")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--batch-size", type=int, help="prompts per generation batch (default: the backend's)"
+    )
     args = parser.parse_args(argv)
     try:
         recipe = load_recipe(args.recipe, args.overrides)
@@ -132,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     out = args.out or Path(recipe.data.pass_rates or recipe.run_dir / "pass_rates.jsonl")
-    records = estimate(recipe, args.model, args.samples, args.limit, args.seed)
+    records = estimate(recipe, args.model, args.samples, args.limit, args.seed, args.batch_size)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(r) + "\n" for r in records))
     print(summary(records))
