@@ -28,7 +28,7 @@ _WORD = re.compile(r"\w+")
 
 def _math(suite: str, field: str) -> Callable[[], list[str]]:
     def load() -> list[str]:
-        from rl.suites import data_dir, read_jsonl
+        from rl.eval.suites import data_dir, read_jsonl
 
         return [str(r[field]) for r in read_jsonl(data_dir() / "math" / suite / "test.jsonl")]
 
@@ -42,13 +42,13 @@ def _humaneval() -> list[str]:
 
 
 def _ifeval() -> list[str]:
-    from rl.suites import data_dir, read_jsonl
+    from rl.eval.suites import data_dir, read_jsonl
 
     return [r["prompt"] for r in read_jsonl(data_dir() / "ifeval" / "input_data.jsonl")]
 
 
 def _bfcl() -> list[str]:
-    from rl.suites import load_bfcl
+    from rl.eval.suites import load_bfcl
 
     texts = []
     for row in load_bfcl():

@@ -40,8 +40,8 @@ def estimate(
     """One record per distinct prompt: `key`, `source`, `task`, `pass_rate` (None without a verifier)."""
     from rl.data import load_mixture, prepare
     from rl.data_check import sandbox_url, task_rewards
+    from rl.eval.generation import Sampling, load_backend
     from rl.filters import prompt_key
-    from rl.generation import Sampling, load_backend
     from rl.rewards import call_sync
 
     data = copy.deepcopy(recipe.data)

@@ -16,7 +16,7 @@ HUB = ROOT / "tests" / "fixtures" / "hub"
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
-    from rl.tiny import build_tiny
+    from rl.smoke.tiny import build_tiny
 
     return build_tiny(tmp_path_factory.getbasetemp() / "tiny")
 

@@ -11,9 +11,9 @@ import yaml
 
 from rl.data import load_mixture, load_training_data
 from rl.decontam import Decontaminator
+from rl.eval.suites import data_dir, read_jsonl
 from rl.filters import DataReport, prompt_budget, prompt_key
 from rl.recipe import DataSection, DataSource, load_recipe
-from rl.suites import data_dir, read_jsonl
 
 HUB = Path(__file__).resolve().parents[1] / "fixtures" / "hub"
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
@@ -28,7 +28,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> str:
 def tokenizer(tmp_path_factory):
     from transformers import AutoTokenizer
 
-    from rl.tiny import build_tiny
+    from rl.smoke.tiny import build_tiny
 
     return AutoTokenizer.from_pretrained(build_tiny(tmp_path_factory.getbasetemp() / "tiny"))
 

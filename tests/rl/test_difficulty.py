@@ -15,7 +15,7 @@ RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
 
 def test_rl_filter_writes_a_pass_rate_per_distinct_prompt_that_the_band_reads(tmp_path):
-    from rl.tiny import build_tiny
+    from rl.smoke.tiny import build_tiny
 
     tiny = build_tiny(tmp_path / "tiny")
     src = tmp_path / "m.jsonl"

@@ -24,7 +24,7 @@ from typing import Any
 from rl.adapters import MATH_INSTRUCTION  # QwQ-32B's model card's math instruction; training prompts share it
 
 Row = dict[str, Any]
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 CODE_INSTRUCTION = (
     "Write a complete, self-contained Python solution, including any imports it needs, "

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # One row shaped like the released test*.jsonl files (hand-made problem, not benchmark text).
 ROW = {
@@ -28,7 +28,9 @@ ROW = {
 
 
 def load(data: Path) -> subprocess.CompletedProcess:
-    code = "from rl.suites import load_suite; import json; print(json.dumps(load_suite('livecodebench')))"
+    code = (
+        "from rl.eval.suites import load_suite; import json; print(json.dumps(load_suite('livecodebench')))"
+    )
     env = {**os.environ, "OPEN_QWQ_DATA": str(data), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     return subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
