@@ -117,8 +117,8 @@ def load_source(
     band: list[float] | None = None,
 ) -> Dataset:
     """One mixture entry as a Dataset with its columns renamed, a `task` and a `source` column, adapted to
-    our reward columns, capped, filtered (each dropped row counted in `report` under its reason; prompts
-    outside the pass-rate `band` too), then weighted: the weight is a share of the rows that are usable.
+    our reward columns, capped, filtered (each dropped row counted in `report` under its reason), weighted,
+    and kept inside the pass-rate `band` (estimated by `python -m rl filter` on these weighted rows).
 
     With `references`, a `reference` column holds a completion made of the row's own reference answer.
     """
@@ -158,9 +158,15 @@ def load_source(
     ds = ds.add_column("source", [src.source] * len(ds))
     extra = ["reference"] if references else []
     ds = ds.select_columns([c for c in ds.column_names if c in COLUMNS or c in src.keep or c in extra])
+    usable = len(ds)
+    ds = _weighted(ds, src.weight, seed)
+    if len(ds) < usable:  # a weight below 1 samples the usable rows: the rest are not trained on
+        report.drop(src.source, "weight", usable - len(ds))
+    else:
+        count.kept = len(ds)  # a weight above 1 repeats rows
     if band is not None and pass_rates is not None:
         ds = _in_band(ds, pass_rates, band, report)
-    return _weighted(ds, src.weight, seed)
+    return ds
 
 
 def adapt(

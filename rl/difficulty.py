@@ -47,8 +47,6 @@ def estimate(
     data = copy.deepcopy(recipe.data)
     data.pass_rate_band = None  # estimate every prompt, not only those an earlier estimate kept
     data.eval_fraction = 0.0
-    for src in data.mixture:  # the band applies before weighting: estimate every usable row once
-        src.weight = 1.0
     rows, _ = load_mixture(data)
     keys = [prompt_key(p) for p in rows["prompt"]]
     first = {}

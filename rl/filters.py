@@ -4,7 +4,9 @@ Rows are dropped, never silently: every reason has a name in the report (`python
 training logs it). Reasons: `no_gold` (placeholder math golds), `unsupported_language` (code the sandbox
 cannot run), `unreadable` (columns that do not parse as their format), `contaminated` (shares an n-gram
 with an eval suite, `rl.decontam`), `too_long` (the rendered prompt leaves less than
-`max_completion_length` of the vLLM context), `too_easy` / `too_hard` (outside the recipe's pass-rate band).
+`max_completion_length` of the vLLM context), `too_easy` / `too_hard` (outside the recipe's pass-rate band),
+`weight` (usable rows a source weight below 1 leaves out). `kept` is what the stage trains on from a source
+(with a weight above 1, repeats included).
 """
 
 from __future__ import annotations
@@ -83,13 +85,13 @@ class DataReport(dict[str, SourceCount]):
         return "\n".join([fmt(head), *(fmt(r) for r in rows)])
 
     def summary(self) -> str:
-        """One line per source that lost rows, for the training log."""
+        """The sources that lost rows to a data problem, for the training log."""
         return "; ".join(
             f"{name}: kept {c.kept}/{c.read} ("
             + ", ".join(f"{r} {n}" for r, n in sorted(c.dropped.items()))
             + ")"
             for name, c in self.items()
-            if c.dropped
+            if set(c.dropped) - {"weight"}  # a weight below 1 is the recipe's choice, not a data problem
         )
 
 
