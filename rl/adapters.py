@@ -316,6 +316,8 @@ def rlvr_ifeval(ground_truth: str | dict) -> dict[str, Any]:
         "verify_sentence_constraint",
         "validate_frequency_capital_words",
     ):
+        if not isinstance(n, int):
+            raise AdapterError(f"RLVR-IFeval check {name} needs an integer N, got {n!r}")
         relation, count = _relation(gt.get("quantifier"), n)
         iid, kw = {
             "validate_word_constraint": (

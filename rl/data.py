@@ -29,6 +29,7 @@ from rl.adapters import (
 from rl.decontam import Decontaminator, prompt_text
 from rl.filters import DataReport, band_reason, drop_too_long, prompt_key, read_pass_rates
 from sandbox.formats import SUPPORTED_LANGUAGES
+from verifiers import jsonl
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -84,15 +85,10 @@ def local_path(name: str, split: str) -> Path:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    with path.open() as f:
-        for n, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise DataError(f"{path}:{n} is not a JSON object: {e}") from e
-    return rows
+    try:
+        return jsonl.read_jsonl(path)
+    except jsonl.JsonlError as e:
+        raise DataError(str(e)) from e
 
 
 def read_source(src: DataSource) -> Dataset:

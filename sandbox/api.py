@@ -1,4 +1,4 @@
-"""The HTTP API's schema: what `/judge`, `/judge_batch` and `/run_code` accept and return (CONTRACTS.md §3)."""
+"""The HTTP API's schema: what `/judge`, `/judge_batch` and `/run_code` accept and return."""
 
 from __future__ import annotations
 
@@ -19,11 +19,15 @@ Verdict = Literal[
 
 
 class TestCase(BaseModel):
-    """One test. stdio: `input`/`output` are text; function: `input` is the argument list, `output` the value."""
+    """One test. stdio: `input`/`output` are text; function: `input` is the argument list, `output` the value.
 
-    model_config = ConfigDict(extra="ignore")
+    `output` is required (a test without an expected answer cannot be judged) and unknown keys are
+    refused, naming the key, so a misspelt field is never graded as if it were absent.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     input: Any = ""
-    output: Any = None
+    output: Any
     # Other outputs that also count as correct (APPS call-based rows wrap some answers in a list).
     alt_outputs: list[Any] = Field(default_factory=list)
 
@@ -31,7 +35,7 @@ class TestCase(BaseModel):
 class JudgeRequest(BaseModel):
     """One program and its tests. Unknown keys are ignored so dataset rows can be passed through."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
     code: str
     language: Literal["python", "python3"] = "python"
     mode: Literal["stdio", "function", "assert"] = "stdio"
@@ -50,6 +54,8 @@ class JudgeRequest(BaseModel):
     def _mode_fields(self) -> JudgeRequest:
         if self.mode == "stdio" and not self.tests:
             raise ValueError("mode 'stdio' needs a non-empty 'tests' list")
+        if self.mode == "stdio" and any(t.output is None for t in self.tests):
+            raise ValueError("mode 'stdio' needs an 'output' (text) in every test")
         if self.mode == "function" and (not self.fn_name or not self.tests):
             raise ValueError("mode 'function' needs 'fn_name' and a non-empty 'tests' list")
         if self.mode == "assert" and (not self.test or not self.entry_point):
@@ -76,7 +82,7 @@ class BatchResponse(BaseModel):
 class RunCodeRequest(BaseModel):
     """SandboxFusion's `/run_code` body (the fields it honours here)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
     code: str
     language: str = "python"
     stdin: str | None = None

@@ -5,8 +5,9 @@ is already present locally, else a Debian base made here with debootstrap from t
 sources and `docker import`ed (cached), else pulled: air-gapped machines and CI never need a registry.
 
 Each replica runs read-only, with a pids limit, with host networking bound to 127.0.0.1 (`--port`) or
-with no network at all and a bind-mounted unix socket (`--socket`). It gets CAP_SYS_ADMIN only so its
-slots can build their own namespaces; executed programs drop every privilege before they run.
+with no network at all and a bind-mounted unix socket (`--socket`), in a cgroup namespace of its own. It
+gets CAP_SYS_ADMIN only so its slots can build their own namespaces and cgroups; executed programs drop
+every privilege before they run (and each is the OOM killer's first choice, see `sandbox.child`).
 """
 
 from __future__ import annotations
@@ -212,6 +213,7 @@ def up(
     image = build_image(base, rebuild, client)
     slots = workers or os.cpu_count() or 1
     names, urls, paths = replica_addresses(replicas, port, socket)
+    address = _address_label(port, socket)
     for c in _ours(client):  # a replica left on the same port or socket by an earlier `up`
         if c.name in names:
             c.remove(force=True)
@@ -225,9 +227,10 @@ def up(
             pids_limit=64 * slots + 64,
             mem_limit=f"{memory_gb or 2 * slots + 1}g",  # bounds all of a replica's executions together
             cap_add=["SYS_ADMIN"],
+            cgroupns="private",  # slots nest their cgroups inside the container's (see sandbox.cgroups)
             security_opt=["no-new-privileges"],
             environment={"SANDBOX_UID_BASE": str(61000 + 1000 * i)},
-            labels={LABEL: "1"},
+            labels={LABEL: "1", f"{LABEL}.address": address},
         )
         args = ["--workers", str(slots)]
         if socket:
@@ -274,17 +277,26 @@ def _ours(client) -> list:
     return client.containers.list(all=True, filters={"label": LABEL})
 
 
-def down(replicas: int | None = None, port: int = 8000, socket: str | None = None) -> int:
+def _address_label(port: int, socket: str | None) -> str:
+    """Which `up` a container belongs to: its first port or its socket path (a label `down` filters on)."""
+    return f"socket:{Path(socket).resolve()}" if socket else f"port:{port}"
+
+
+def down(replicas: int | None = None, port: int | None = None, socket: str | None = None) -> int:
     """Stop and remove containers `up` started; returns how many.
 
-    With `replicas`, only those an `up` with the same replicas/port/socket started (so a job sharing the
-    engine with another removes its own); without, every container of ours.
+    With `replicas`, only those an `up` with the same replicas/port/socket started; with only a port or
+    socket, every replica of the `up`s at that address (so a job sharing the engine with another removes
+    its own); with none of them, every container of ours.
     """
     client = _docker()
     found = _ours(client)
     if replicas is not None:
-        names = set(replica_addresses(replicas, port, socket)[0])
+        names = set(replica_addresses(replicas, 8000 if port is None else port, socket)[0])
         found = [c for c in found if c.name in names]
+    elif port is not None or socket is not None:
+        address = _address_label(port or 0, socket)
+        found = [c for c in found if c.labels.get(f"{LABEL}.address") == address]
     for c in found:
         c.remove(force=True)
     return len(found)

@@ -11,6 +11,7 @@ import json
 import math
 import re
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 from sandbox.api import JudgeRequest, JudgeResponse
@@ -25,13 +26,23 @@ REL_TOL = 1e-6
 
 
 def _tokens_match(expected: str, actual: str) -> bool:
+    """Tokens are equal as text, or as numbers: an integer exactly, a real within REL_TOL.
+
+    Where the expected token is an integer, the answer must be that integer exactly: `5`, `5.0` and
+    `5e0` all equal 5, but no float-looking token stands for a nearby integer (1e18 is not 10**18 + 1).
+    Decimal compares digits of any length exactly, so a huge number can neither crash nor pass.
+    """
     if expected == actual:
         return True
     if not (_NUMBER.fullmatch(expected) and _NUMBER.fullmatch(actual)):
         return False
-    if _INTEGER.fullmatch(expected) and _INTEGER.fullmatch(actual):
-        return int(expected) == int(actual)  # integers are exact: 10**18 + 1 is not 10**18
-    return math.isclose(float(expected), float(actual), rel_tol=REL_TOL, abs_tol=1e-9)
+    try:
+        if _INTEGER.fullmatch(expected):
+            return Decimal(expected) == Decimal(actual)
+        e, a = float(expected), float(actual)
+        return math.isfinite(a) and math.isclose(e, a, rel_tol=REL_TOL, abs_tol=1e-9)
+    except (ArithmeticError, ValueError):
+        return False
 
 
 def _lines(text: str) -> list[str]:
@@ -58,11 +69,16 @@ def values_match(expected: Any, actual: Any) -> bool:
     if isinstance(expected, bool) or isinstance(actual, bool):
         return type(expected) is type(actual) and expected == actual
     if isinstance(expected, int | float) and isinstance(actual, int | float):
-        if isinstance(expected, int) and isinstance(actual, int):
+        if isinstance(expected, int):  # exact: float(n + 1) is not n + 1 once n + 1 > 2**53
+            if isinstance(actual, float):
+                return actual.is_integer() and int(actual) == expected
             return expected == actual
-        if math.isnan(expected) or math.isnan(actual):
-            return math.isnan(expected) and math.isnan(actual)
-        return math.isclose(expected, actual, rel_tol=REL_TOL, abs_tol=1e-9)
+        try:
+            if math.isnan(expected) or math.isnan(actual):
+                return math.isnan(expected) and math.isnan(actual)
+            return math.isclose(expected, actual, rel_tol=REL_TOL, abs_tol=1e-9)
+        except OverflowError:  # an integer too large for a float is not close to any float
+            return False
     if isinstance(expected, list | tuple) and isinstance(actual, list | tuple):
         return len(expected) == len(actual) and all(
             values_match(e, a) for e, a in zip(expected, actual, strict=True)
@@ -96,18 +112,24 @@ def _exec_request(req: JudgeRequest, **fields: Any) -> dict[str, Any]:
 
 
 def _verdict(req: JudgeRequest, case: Any, res: dict[str, Any]) -> str:
+    """The test's verdict; whatever the program made its output or result, never the server's failure."""
     status = res.get("status", "sandbox_error")
     if status != "ok":
         return status
-    if req.mode == "stdio":
-        return "accepted" if stdout_matches(str(case.output), res.get("stdout", "")) else "wrong_answer"
-    if req.mode == "function":
-        try:
-            actual = json.loads(res["result"])
-        except (TypeError, ValueError):
-            return "wrong_answer"
-        expected = [case.output, *case.alt_outputs]
-        return "accepted" if any(values_match(_normalise(e), actual) for e in expected) else "wrong_answer"
+    try:
+        if req.mode == "stdio":
+            return "accepted" if stdout_matches(str(case.output), res.get("stdout", "")) else "wrong_answer"
+        if req.mode == "function":
+            try:
+                actual = json.loads(res["result"])
+            except (TypeError, ValueError):
+                return "wrong_answer"
+            expected = [case.output, *case.alt_outputs]
+            return (
+                "accepted" if any(values_match(_normalise(e), actual) for e in expected) else "wrong_answer"
+            )
+    except RecursionError:  # nesting deeper than any expected answer: not it
+        return "wrong_answer"
     return "accepted"  # assert mode: check() returned
 
 

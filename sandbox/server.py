@@ -12,12 +12,14 @@ import os
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from sandbox.api import BatchRequest, BatchResponse, JudgeRequest, JudgeResponse, RunCodeRequest
-from sandbox.isolation import Pool
 from sandbox.judge import judge
+from sandbox.pool import Pool
 
 log = logging.getLogger("sandbox")
 
@@ -39,7 +41,12 @@ class Admission:
         self.pending -= n
 
 
-def create_app(workers: int | None = None, queue: int | None = None) -> FastAPI:
+def _errors(e: ValidationError | RequestValidationError) -> list[dict[str, Any]]:
+    """Validation errors without the offending input, which may be NaN (not JSON) or huge."""
+    return [{k: v for k, v in err.items() if k in ("loc", "msg", "type")} for err in e.errors()]
+
+
+def create_app(workers: int | None = None, queue: int | None = None, url: str = "") -> FastAPI:
     """The FastAPI app; `workers` execution slots (default: one per core), `queue` judgments admitted at once."""
     workers = workers or os.cpu_count() or 1
     pool = Pool(workers)
@@ -48,11 +55,17 @@ def create_app(workers: int | None = None, queue: int | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await pool.start()
-        log.info("sandbox ready: %d slots, isolation %s", workers, pool.isolation)
+        log.info(
+            "sandbox serving at %s: %d slots, isolation %s", url or "(in process)", workers, pool.isolation
+        )
         yield
         await pool.stop()
 
     app = FastAPI(title="open-qwq sandbox", lifespan=lifespan)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, e: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": _errors(e)})
 
     async def judge_one(body: dict[str, Any] | JudgeRequest) -> JudgeResponse:
         try:
@@ -70,15 +83,20 @@ def create_app(workers: int | None = None, queue: int | None = None) -> FastAPI:
             return JudgeResponse(passed=0, total=n, verdicts=["sandbox_error"] * n, reward=0.0, error=repr(e))
 
     @app.get("/health")
-    async def health() -> dict[str, Any]:
-        return {
-            "status": "ok",
+    async def health() -> JSONResponse:
+        down = pool.not_serving
+        body = {
+            "status": "ok" if not down else ("degraded" if len(down) < workers else "down"),
             "workers": workers,
+            "serving": workers - len(down),
+            "not_serving": down,
             "busy": pool.busy,
             "pending": admission.pending,
             "queue_limit": admission.limit,
             "isolation": pool.isolation,
+            "uid_base": pool.uid_base,  # slots run as uid_base + i, their checkers as uid_base + 500 + i
         }
+        return JSONResponse(body, status_code=200 if len(down) < workers else 503)
 
     @app.post("/judge", response_model=JudgeResponse)
     async def judge_endpoint(req: JudgeRequest) -> JudgeResponse:
@@ -150,7 +168,7 @@ def serve(
     """Run the server in the foreground until interrupted."""
     import uvicorn
 
-    app = create_app(workers, queue)
+    app = create_app(workers, queue, url=f"unix:{socket}" if socket else f"http://{host}:{port}")
     if socket:
         uvicorn.run(app, uds=socket, log_level="warning", access_log=False)
     else:

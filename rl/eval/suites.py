@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rl.adapters import MATH_INSTRUCTION  # QwQ-32B's model card's math instruction; training prompts share it
+from verifiers import jsonl
 
 Row = dict[str, Any]
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -80,8 +81,7 @@ def data_dir() -> Path:
 def read_jsonl(path: Path) -> list[dict]:
     if not path.is_file():
         raise SuiteError(f"benchmark file {path} is missing: check OPEN_QWQ_DATA (now {path.parents[2]})")
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return jsonl.read_jsonl(path)
 
 
 def normalize_gold(value: Any) -> str:

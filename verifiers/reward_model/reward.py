@@ -52,6 +52,6 @@ def make_reward_function(path_or_url: str, batch_size: int = 8, normalize: bool 
         except Exception as e:  # server down, model missing, OOM: None (counted), never a silent 0
             failures.record("reward_model", f"{path_or_url}: {type(e).__name__}: {e}", len(completions))
             return [None] * len(completions)
-        return normalize_by_group(scores, prompts) if normalize else scores
+        return list(normalize_by_group(scores, prompts) if normalize else scores)
 
     return reward_model

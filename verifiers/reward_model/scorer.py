@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verifiers.rules.text import content, final_answer
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_MAX_LENGTH = 1024
 
@@ -75,6 +78,9 @@ class RewardModelScorer:
         self.batch_size = batch_size
         self.max_length = max_length
         self._lock = threading.Lock()
+        self._client: httpx.Client | None = None
+        self.model: Any = None  # transformers model and tokenizer, when scoring in process
+        self.tokenizer: Any = None
         if is_url(path_or_url):
             import httpx
 
@@ -148,6 +154,7 @@ class RewardModelScorer:
         return out
 
     def _score_http(self, prompts: list, completions: list) -> list[float]:
+        assert self._client is not None  # only called for a URL
         reply = self._client.post("/score", json={"prompts": prompts, "completions": completions})
         reply.raise_for_status()
         scores = reply.json()["scores"]
