@@ -26,7 +26,7 @@ from rl.adapters import (
     reference_completion,
     with_instruction,
 )
-from rl.decontam import Decontaminator, prompt_text
+from rl.decontam import prompt_text
 from rl.filters import DataReport, band_reason, drop_too_long, prompt_key, read_pass_rates
 from sandbox.formats import SUPPORTED_LANGUAGES
 from verifiers import jsonl
@@ -34,6 +34,7 @@ from verifiers import jsonl
 if TYPE_CHECKING:
     from datasets import Dataset
 
+    from rl.decontam import Decontaminator
     from rl.recipe import DataSection, DataSource
 
 THINK_PREFILL = "<think>\n"
@@ -204,8 +205,12 @@ def adapt(
                 del out[key]
         if instruction and task == "math" and row.get("prompt") is not None:
             out["prompt"] = with_instruction(row["prompt"], instruction)
-        checked = out[DROP_KEY] is None and decontaminator is not None and row.get("prompt") is not None
-        if checked and decontaminator.suite_of(prompt_text(row["prompt"])) is not None:
+        if (
+            out[DROP_KEY] is None
+            and decontaminator is not None
+            and row.get("prompt") is not None
+            and decontaminator.suite_of(prompt_text(row["prompt"])) is not None
+        ):
             out[DROP_KEY] = "contaminated"
         if references:
             out["reference"] = reference_completion({**row, **out}, row.get(solution) if solution else None)
@@ -242,16 +247,21 @@ def _weighted(ds: Dataset, weight: float, seed: int) -> Dataset:
 
 
 def load_mixture(
-    data: DataSection, report: DataReport | None = None, references: bool = False
+    data: DataSection,
+    report: DataReport | None = None,
+    references: bool = False,
+    decontaminator: Decontaminator | None = None,
 ) -> tuple[Dataset, Dataset | None]:
     """All sources concatenated (columns a source lacks are None), decontaminated and kept inside the
     pass-rate band when the recipe asks, then the eval split if asked for. Drops are counted in `report`."""
     from datasets import concatenate_datasets
 
     report = report if report is not None else DataReport()
-    decontaminator = (
-        Decontaminator(data.decontaminate, data.decontaminate_ngram) if data.decontaminate else None
-    )
+    if data.decontaminate and decontaminator is None:
+        raise DataError(
+            f"data.decontaminate {data.decontaminate} needs the eval suites' problems: pass "
+            "decontaminator=rl.eval.suites.decontaminator(data.decontaminate, data.decontaminate_ngram)"
+        )
     rates = read_pass_rates(data.pass_rates) if data.pass_rate_band is not None and data.pass_rates else None
     parts = [
         load_source(src, data.seed, report, decontaminator, references, rates, data.pass_rate_band)
@@ -399,11 +409,12 @@ def load_training_data(
     max_prompt_tokens: int | None = None,
     report: DataReport | None = None,
     references: bool = False,
+    decontaminator: Decontaminator | None = None,
 ) -> tuple[Dataset, Dataset | None]:
     """The stage's train (and eval) rows, rendered, filtered and ready for GRPOTrainer / SFTTrainer;
     what was dropped and why is counted per source in `report`."""
     report = report if report is not None else DataReport()
-    train, evaluation = load_mixture(data, report, references)
+    train, evaluation = load_mixture(data, report, references, decontaminator)
     train = prepare(train, tokenizer, data, max_prompt_tokens, report)
     if evaluation is not None:
         evaluation = prepare(evaluation, tokenizer, data, max_prompt_tokens, report)

@@ -88,6 +88,11 @@ def task_rewards(recipe: Recipe) -> dict[str, list[Any]]:
     return out
 
 
+def all_pass(scores: list[list[float | None]]) -> list[bool]:
+    """Per completion: every owning reward gave full marks (a None, a reward that could not score, fails)."""
+    return [all(s is not None and s >= 1.0 for s in column) for column in zip(*scores, strict=True)]
+
+
 def _with_rewards(recipe: Recipe, specs: list[Any]) -> Recipe:
     import copy
 
@@ -114,8 +119,8 @@ def check_references(ds: Dataset, recipe: Recipe, report: DataReport) -> None:
             columns["prompts"] = [r.get("prompt_messages") for r in group]
             columns.pop("prompt_messages", None)
             scores = [call_sync(fn, [r["reference"] for r in group], **columns) for fn in rewards[task]]
-            for i, r in enumerate(group):
-                passed[r["source"]].append(all(s[i] is not None and s[i] >= 1.0 for s in scores))
+            for r, ok in zip(group, all_pass(scores), strict=True):
+                passed[r["source"]].append(ok)
     for name, results in passed.items():
         report.source(name).reference_pass_rate = round(sum(results) / len(results), 4)
 
@@ -158,8 +163,11 @@ def main(argv: list[str] | None = None) -> int:
         from rl.data import load_training_data
 
         report = DataReport()
+        from rl.eval.suites import decontaminator
+
+        clean = decontaminator(recipe.data.decontaminate, recipe.data.decontaminate_ngram)
         train, evaluation = load_training_data(
-            recipe.data, tokenizer, prompt_budget(recipe), report, references=args.check_references
+            recipe.data, tokenizer, prompt_budget(recipe), report, args.check_references, clean
         )
     except (RecipeError, ValueError, FileNotFoundError) as e:  # DataError and DecontamError are ValueErrors
         print(f"error: {e}", file=sys.stderr)

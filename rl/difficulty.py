@@ -39,17 +39,18 @@ def estimate(
 ) -> list[dict[str, Any]]:
     """One record per distinct prompt: `key`, `source`, `task`, `pass_rate` (None without a verifier)."""
     from rl.data import load_mixture, prepare
-    from rl.data_check import sandbox_url, task_rewards
+    from rl.data_check import all_pass, sandbox_url, task_rewards
     from rl.eval.generation import Sampling, load_backend
+    from rl.eval.suites import decontaminator
     from rl.filters import prompt_key
     from rl.rewards import call_sync
 
     data = copy.deepcopy(recipe.data)
     data.pass_rate_band = None  # estimate every prompt, not only those an earlier estimate kept
     data.eval_fraction = 0.0
-    rows, _ = load_mixture(data)
+    rows, _ = load_mixture(data, decontaminator=decontaminator(data.decontaminate, data.decontaminate_ngram))
     keys = [prompt_key(p) for p in rows["prompt"]]
-    first = {}
+    first: dict[str, int] = {}
     for i, k in enumerate(keys):
         first.setdefault(k, i)
     order = sorted(first.values())[:limit]
@@ -81,8 +82,7 @@ def estimate(
                     columns = {k: [row[k]] * samples for k in row if k not in ("prompt", "prompt_messages")}
                     columns["prompts"] = [row["prompt_messages"]] * samples
                     scores = [call_sync(fn, completions[j], **columns) for fn in fns]
-                    passed = [all(s[i] is not None and s[i] >= 1.0 for s in scores) for i in range(samples)]
-                    rate = sum(passed) / samples
+                    rate = sum(all_pass(scores)) / samples
                 records.append(
                     {
                         "key": keys[order[start + j]],

@@ -72,6 +72,7 @@ def build_trainer(
     from transformers import AutoTokenizer
 
     from rl.data import load_training_data
+    from rl.eval.suites import decontaminator
     from rl.filters import DataReport, prompt_budget
     from rl.metrics import MetricsCallback
 
@@ -79,7 +80,10 @@ def build_trainer(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     report = DataReport()
-    train_data, eval_data = load_training_data(recipe.data, tokenizer, prompt_budget(recipe), report)
+    clean = decontaminator(recipe.data.decontaminate, recipe.data.decontaminate_ngram)
+    train_data, eval_data = load_training_data(
+        recipe.data, tokenizer, prompt_budget(recipe), report, decontaminator=clean
+    )
     if report.summary():
         print(f"data: {report.summary()}", file=sys.stderr)
     model = load_model(recipe, model_path)

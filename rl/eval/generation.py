@@ -44,6 +44,7 @@ class Backend(Protocol):
     name: str
     model_path: str
     max_new_tokens: int
+    tokenizer: Any
     batch_size: int
 
     def render(self, messages: list[dict], tools: list[dict] | None = None) -> str: ...

