@@ -24,6 +24,9 @@ help:  ## list targets
 	.venv/bin/pip install -q -c constraints.txt -e '.[dev]'
 	# BFCL data and ground truth for the tool-call tests; its declared deps pin an old numpy, so no deps.
 	.venv/bin/pip install -q --no-deps bfcl-eval==2026.3.23
+	# The reference IFEval checks (lm-eval's copy of google-research's code) for the agreement tests; the
+	# tests load those files alone, so none of lm-eval's evaluation stack is needed.
+	.venv/bin/pip install -q --no-deps lm-eval==0.4.13
 	touch $@
 
 install: .venv/.installed  ## create .venv with the CPU stack and test tools (idempotent)

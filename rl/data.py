@@ -30,6 +30,7 @@ from rl.decontam import prompt_text
 from rl.filters import DataReport, band_reason, drop_too_long, prompt_key, read_pass_rates
 from sandbox.formats import SUPPORTED_LANGUAGES
 from verifiers import jsonl
+from verifiers.completion import message_text
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -356,10 +357,10 @@ def tool_system_prompt(tools: list[dict]) -> str:
     )
 
 
-def completion_text(completion: str | list[dict[str, str]], think_prefill: bool = True) -> str:
+def sft_target(completion: str | list[dict[str, str]], think_prefill: bool = True) -> str:
     """An SFT target as text after the rendered prompt: the assistant content minus the prefilled `<think>\\n`."""
     if not isinstance(completion, str):
-        completion = "".join(m["content"] for m in completion if m["role"] == "assistant")
+        completion = "".join(message_text(m) for m in completion if m["role"] == "assistant")
     if think_prefill and completion.startswith(THINK_PREFILL):
         completion = completion[len(THINK_PREFILL) :]
     elif think_prefill and completion.startswith("<think>"):
@@ -394,7 +395,7 @@ def prepare(
             "prompt_messages": to_messages(row["prompt"], data.system_prompt),
         }
         if row.get("completion") is not None:
-            out["completion"] = completion_text(row["completion"], data.think_prefill)
+            out["completion"] = sft_target(row["completion"], data.think_prefill)
         return out
 
     ds = ds.map(render, desc="rendering prompts")

@@ -61,10 +61,16 @@ class Reward:
     )
 
 
+def _answer_settings(recipe: Recipe | None) -> dict[str, Any]:
+    """Where a completion's final answer is (`verifiers.completion`): with the recipe's `<think>` prefill,
+    a completion that never closes its thinking has none."""
+    return {"think_prefill": recipe.data.think_prefill} if recipe is not None else {}
+
+
 def _code_settings(recipe: Recipe | None) -> dict[str, Any]:
     """The sandbox the recipe names (the launcher fills `sandbox.url`); unset, code_reward reads SANDBOX_URL."""
     url = recipe.sandbox.url if recipe is not None else None
-    return {"sandbox_url": url} if url else {}
+    return {**_answer_settings(recipe), **({"sandbox_url": url} if url else {})}
 
 
 def _reward_model_settings(recipe: Recipe | None) -> dict[str, Any]:
@@ -75,8 +81,11 @@ def _reward_model_settings(recipe: Recipe | None) -> dict[str, Any]:
         "path_or_url": section.path_or_url,
         "batch_size": section.batch_size,
         "normalize": section.normalize,
+        **_answer_settings(recipe),
     }
 
+
+_PREFILL_DOC = "`data.think_prefill` (where the final answer is)"
 
 # The one table of rewards. Everything else derives from it: REGISTRY (recipe validation, `resolve`), TASKS
 # (routing), SLOW (overlap), TASK_REWARDS (evaluation scores each task with its training reward), and the
@@ -89,6 +98,8 @@ REWARDS: tuple[Reward, ...] = (
         "mathematically (latex2sympy2_extended + sympy) in a persistent worker pool with hard timeouts",
         tasks=("math",),
         slow=True,
+        settings=_answer_settings,
+        settings_doc=_PREFILL_DOC,
     ),
     Reward(
         "code_execution",
@@ -97,19 +108,24 @@ REWARDS: tuple[Reward, ...] = (
         tasks=("code",),
         slow=True,
         settings=_code_settings,
-        settings_doc="`sandbox.url` (the launcher fills it); kwargs `scoring`: binary, fraction, codeforces",
+        settings_doc="`sandbox.url` (the launcher fills it), `data.think_prefill`; kwargs `scoring`: binary, "
+        "fraction, codeforces",
     ),
     Reward(
         "ifeval",
         "verifiers.rules.ifeval:ifeval_reward",
         "all 25 IFEval instruction ids, strict and loose, offline",
         tasks=("ifeval",),
+        settings=_answer_settings,
+        settings_doc=_PREFILL_DOC,
     ),
     Reward("format", "verifiers.rules.format:format_reward", "`<think>…</think>` structure"),
     Reward(
         "language",
         "verifiers.rules.language:language_consistency_reward",
         "answer in the prompt's language",
+        settings=_answer_settings,
+        settings_doc=_PREFILL_DOC,
     ),
     Reward("repetition", "verifiers.rules.repetition:repetition_reward", "loops and repeated n-grams"),
     Reward(
@@ -123,6 +139,8 @@ REWARDS: tuple[Reward, ...] = (
         "verifiers.rules.tool_call:tool_call_reward",
         "`<tool_call>{json}</tool_call>` against the tool schema and expected call, BFCL AST rules",
         tasks=("tool",),
+        settings=_answer_settings,
+        settings_doc=_PREFILL_DOC,
     ),
     Reward(
         "reward_model",
@@ -130,7 +148,7 @@ REWARDS: tuple[Reward, ...] = (
         "a reward model on the text after `</think>`, in-process or over HTTP, normalised per prompt group",
         slow=True,
         settings=_reward_model_settings,
-        settings_doc="`reward_model.path_or_url`, `.batch_size`, `.normalize`",
+        settings_doc="`reward_model.path_or_url`, `.batch_size`, `.normalize`, `data.think_prefill`",
         factory=True,
     ),
 )

@@ -29,16 +29,17 @@ def plain(value: Any, depth: int = 0) -> Any:
     t = type(value)
     if t in _PLAIN_SCALARS:
         return value
-    for base, conv in (
+    scalars: tuple[tuple[type, Callable[[Any], Any]], ...] = (
         (int, int.__int__),
         (float, float.__float__),
         (str, str.__str__),
         (bytes, bytes.__bytes__),
-    ):
-        if isinstance(value, base) and not isinstance(value, bool):
+    )
+    for scalar, conv in scalars:
+        if isinstance(value, scalar) and not isinstance(value, bool):
             return conv(value)
     if isinstance(value, list | tuple | set | frozenset):
-        base = next(b for b in (list, tuple, set, frozenset) if isinstance(value, b))
+        base: Any = next(b for b in (list, tuple, set, frozenset) if isinstance(value, b))
         return base(plain(v, depth + 1) for v in base.__iter__(value))
     if isinstance(value, dict):
         return {plain(k, depth + 1): plain(v, depth + 1) for k, v in dict.items(value)}
@@ -55,7 +56,8 @@ def enc(v: Any) -> Any:
     if t is list:
         return [enc(x) for x in v]
     if t in (tuple, set, frozenset):
-        return {{tuple: "t", set: "s", frozenset: "fs"}[t]: [enc(x) for x in v]}
+        tags: dict[type, str] = {tuple: "t", set: "s", frozenset: "fs"}
+        return {tags[t]: [enc(x) for x in v]}
     if t is dict:
         return {"d": [[enc(k), enc(x)] for k, x in v.items()]}
     if t is bytes:

@@ -126,6 +126,7 @@ class _Slot:
         """Close the slot's input so it cleans up and exits; kill it if it does not; remove its cgroups."""
         if self.proc and self.proc.returncode is None:
             with contextlib.suppress(Exception):
+                assert self.proc.stdin is not None
                 self.proc.stdin.close()
             try:
                 await asyncio.wait_for(self.proc.wait(), 5)
@@ -155,8 +156,14 @@ class Pool:
         token = secrets.token_hex(4)
         if root and self.uid_base is None:
             self.uid_base, self._uid_lock = claim_uid_base(self.workers)
+        base = self.uid_base
         self._slots = [
-            _Slot(i, self.uid_base + i if root else None, self.scratch_mb, f"{cgroups.PREFIX}{token}-{i}")
+            _Slot(
+                i,
+                base + i if root and base is not None else None,
+                self.scratch_mb,
+                f"{cgroups.PREFIX}{token}-{i}",
+            )
             for i in range(self.workers)
         ]
         await asyncio.gather(*(s.start() for s in self._slots))

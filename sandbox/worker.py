@@ -122,7 +122,7 @@ class Worker:
                 return
             if got:
                 continue
-            if self.uid is not None:
+            if self.uid is not None and self.checker_uid is not None:
                 for uid in (self.uid, self.checker_uid):
                     killer = os.fork()
                     if killer == 0:
@@ -160,14 +160,14 @@ class Worker:
             self.cgroup.set_limit(int(req["memory_mb"]))
             oom_before = self.cgroup.oom_kills()
         own_ipc = self.level.has_namespaces
-        base = {"stdin": stdin_fd, "out": out_w, "err": err_w, "ready": ready_w}
+        base: dict[str, int] = {"stdin": stdin_fd, "out": out_w, "err": err_w, "ready": ready_w}
         start = time.monotonic()
         extra: tuple[int, ...] = ()
         children = 1
         if req["mode"] == "assert":  # the program serves calls; check() runs in a second process
             assert test_fd is not None
-            rpc_program, rpc_checker = socket.socketpair()
-            rpc_program, rpc_checker = rpc_program.detach(), rpc_checker.detach()
+            sock_program, sock_checker = socket.socketpair()
+            rpc_program, rpc_checker = sock_program.detach(), sock_checker.detach()
             extra, children = (rpc_program, rpc_checker), 2
             if os.fork() == 0:
                 fds = {**base, "rpc": rpc_program}

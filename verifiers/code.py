@@ -11,7 +11,8 @@ the programs in batches to `/judge_batch` on the sandbox server(s) at `sandbox_u
   the fraction passed before it (1.0 only when accepted)
 
 Rows without tests return None (not code rows). Rows the sandbox could not judge return None and are
-counted with `verifiers.failures.record`, never scored 0.0. A completion with no code block scores 0.0.
+counted with `verifiers.failures.record`, never scored 0.0. A completion with no code block in its final
+answer scores 0.0, as does one that never closed its thinking (`verifiers.completion`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 import httpx
 
 from verifiers import failures
+from verifiers.completion import final_answer
 
 log = logging.getLogger("verifiers")
 
@@ -39,23 +41,16 @@ _rr = 0
 _rr_lock = threading.Lock()
 
 
-def extract_code(completion: str) -> str | None:
-    """The last fenced code block of the final answer (after the last `</think>`), or None."""
-    if "</think>" in completion:
-        completion = completion.rsplit("</think>", 1)[1]
-    elif "<think>" in completion:
+def extract_code(completion: Any, think_prefill: bool = True) -> str | None:
+    """The last fenced code block of the final answer (`verifiers.completion.final_answer`), or None."""
+    answer = final_answer(completion, think_prefill)
+    if answer is None:
         return None  # the reasoning never finished: there is no final answer
-    blocks = _FENCE.findall(completion)
+    blocks = _FENCE.findall(answer)
     if not blocks:
         return None
     code = blocks[-1][1]
     return code if code.strip() else None
-
-
-def _text(completion: Any) -> str:
-    if isinstance(completion, list):  # chat messages, as TRL passes conversational completions
-        return str(completion[-1].get("content") or "") if completion else ""
-    return str(completion or "")
 
 
 def _spec(tests: Any) -> dict[str, Any] | None:
@@ -127,6 +122,7 @@ def code_reward(
     tests: list[Any],
     sandbox_url: str | None = None,
     scoring: str | None = None,
+    think_prefill: bool = True,
     **kwargs: Any,
 ) -> list[float | None]:
     """TRL reward: one score per completion; None for non-code rows and for rows the sandbox failed on.
@@ -146,7 +142,7 @@ def code_reward(
             continue
         if spec is None:
             continue
-        code = extract_code(_text(completion))
+        code = extract_code(completion, think_prefill)
         if code is None:
             scores[i] = 0.0  # no program in the answer: the model's fault
             continue

@@ -219,7 +219,11 @@ def test_the_recipe_sandbox_url_is_bound_to_the_code_reward_not_put_in_the_envir
     assert "SANDBOX_URL" not in os.environ
     assert [f.__name__ for f in funcs] == ["code_execution"] and weights == [0.5]
     bound = bind(resolve("code_execution", recipe), recipe.rewards[0])
-    assert bound.keywords == {"sandbox_url": "http://127.0.0.1:9", "scoring": "fraction"}
+    assert bound.keywords == {
+        "sandbox_url": "http://127.0.0.1:9",
+        "scoring": "fraction",
+        "think_prefill": True,
+    }
 
 
 def test_slow_rewards_are_async_for_trl_to_overlap_and_rule_rewards_stay_inline():
@@ -317,3 +321,19 @@ def test_verifiers_get_the_prompt_conversation_not_the_rendered_text():
     )
     assert seen["prompts"] == messages
     assert "prompt_messages" not in seen["kwargs"]
+
+
+@pytest.mark.parametrize(("think_prefill", "expected"), [(True, [0.0, 1.0]), (False, [1.0, 1.0])])
+def test_the_recipes_think_prefill_decides_where_the_final_answer_is(think_prefill, expected):
+    recipe = recipe_from_dict(
+        {
+            "name": "t",
+            "stage": "stage1",
+            "model": "m",
+            "data": {"mixture": [{"source": "local:x", "task": "math"}], "think_prefill": think_prefill},
+            "rewards": [{"name": "math_accuracy"}],
+        }
+    )
+    math = resolve("math_accuracy", recipe)
+    # Without the prefill, a completion with no think block is a bare answer; with it, unanswered.
+    assert math(["\\boxed{4}", "hmm</think>\\boxed{4}"], answer=["4", "4"]) == expected

@@ -16,7 +16,7 @@ from typing import Any
 
 from trl.rewards import get_soft_overlong_punishment
 
-from verifiers.rules.text import content
+from verifiers.completion import completion_text
 
 # DAPO: L_max 20480 with a 4096-token buffer; ours defaults to the cluster recipe's 16384 completion limit.
 MAX_COMPLETION_LENGTH = 16384
@@ -44,7 +44,7 @@ def overlong_penalty_reward(
             f"with max_completion_length={max_completion_length}"
         )
     if completion_ids is None:  # what TRL's punishment lacks: plain-text completions, outside a trainer
-        completion_ids = [[0] * round(len(content(c)) / chars_per_token) for c in completions]
+        completion_ids = [[0] * round(len(completion_text(c)) / chars_per_token) for c in completions]
     punish = get_soft_overlong_punishment(
         max_completion_len=max_completion_length, soft_punish_cache=overlong_buffer
     )
