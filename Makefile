@@ -62,9 +62,18 @@ stage1:  ## cluster stage 1 (NODES, GPUS_PER_NODE, RECIPE, ARGS; DRY_RUN=1 print
 stage2:  ## cluster stage 2 from stage 1's checkpoint (same variables as stage1)
 	$(STAGE_RUN)
 
-# GPU nodes only, never CI: vLLM and flash-attn (the `gpu` extra); vLLM brings the CUDA torch it needs.
-install-gpu: install  ## cluster nodes: add the CUDA stack (vllm, flash-attn) to .venv
-	.venv/bin/pip install -e '.[gpu]'
+# GPU nodes only, never CI. `2.13.0+cpu` from `make install` already satisfies torch==2.13.0, so the CUDA
+# build is reinstalled explicitly from PyTorch's index (TORCH_CUDA: the CUDA of the vLLM wheel and driver),
+# then the pinned `gpu` extra: vLLM 0.30.0 (TRL 1.16 supports 0.22.0-0.31.0) and flash-attn, which
+# compiles against that torch and so needs --no-build-isolation (its build dependencies come first).
+TORCH_CUDA ?= cu128
+TORCH_INDEX = https://download.pytorch.org/whl/$(TORCH_CUDA)
+install-gpu: install  ## cluster nodes: CUDA torch, then vllm and flash-attn (pinned) into .venv
+	.venv/bin/pip install -q --force-reinstall --no-deps --index-url $(TORCH_INDEX) torch==2.13.0
+	.venv/bin/pip install -q -c constraints.txt --extra-index-url $(TORCH_INDEX) torch==2.13.0
+	.venv/bin/pip install -q -c constraints.txt packaging ninja psutil
+	.venv/bin/pip install -q -c constraints.txt --no-build-isolation -e '.[gpu]'
+	$(PY) -m rl preflight --skip docker,image,disk,wandb --require vllm,flash_attn
 
 .venv/.bench-installed: .venv/.installed
 	.venv/bin/pip install -q -c constraints.txt -e '.[bench]'

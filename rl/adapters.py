@@ -20,7 +20,7 @@ import json
 import re
 from typing import Any
 
-from sandbox.formats import SUPPORTED_LANGUAGES, canonical_language, parse_literal, row_to_tests
+from sandbox.formats import SUPPORTED_LANGUAGES, parse_literal, row_language, row_to_tests
 
 DROP_KEY = "_drop"  # a temporary column: the reason a row is dropped, None when kept
 
@@ -66,18 +66,8 @@ def has_gold(answer: Any) -> bool:
 
 
 def code_language(row: dict[str, Any]) -> str:
-    """The language a code row is to be solved in: its `language` column, else `verification_info.language`."""
-    if row.get("language"):
-        return canonical_language(row["language"])
-    info = row.get("verification_info")
-    if info:
-        try:
-            info = parse_literal(info)
-        except ValueError:
-            return "python"
-        if isinstance(info, dict) and info.get("language"):
-            return canonical_language(info["language"])
-    return "python"
+    """The language a code row is to be solved in (`sandbox.formats.row_language`); Python when unnamed."""
+    return row_language(row) or "python"
 
 
 def adapt_code(row: dict[str, Any]) -> dict[str, Any]:
@@ -93,15 +83,16 @@ def adapt_code(row: dict[str, Any]) -> dict[str, Any]:
     return {"tests": json.dumps(tests), DROP_KEY: None}
 
 
-_FENCE = re.compile(r"```[ \t]*([\w+#-]*)[^\n]*\n(.*?)```", re.S)
+_FENCE = re.compile(r"```[ \t]*[\w+#-]*[^\n]*\n.*?```", re.S)
 
 
-def reference_program(solution: str | None) -> str | None:
-    """The program in a reference solution: its last fenced block, or the text itself when unfenced."""
+def reference_program(solution: str | None, language: str = "python") -> str | None:
+    """A reference solution as the fenced block a completion ends with: its own last fenced block (with
+    its language tag), or the text fenced as `language` when it has none."""
     if not solution or not solution.strip():
         return None
     blocks = _FENCE.findall(solution)
-    return blocks[-1][1] if blocks else solution
+    return blocks[-1] if blocks else f"```{language}\n{solution}\n```"
 
 
 # ---------------------------------------------------------------------------------------------- tools
@@ -359,8 +350,7 @@ def reference_completion(row: dict[str, Any], reference: str | None = None) -> s
         gold = str(row.get("answer") or "")
         body = (gold if "\\boxed" in gold else f"\\boxed{{{gold}}}") if has_gold(gold) else None
     elif task == "code":
-        program = reference_program(reference)
-        body = f"```python\n{program}\n```" if program else None
+        body = reference_program(reference, code_language(row))
     elif task == "tool" and row.get("ground_truth") is not None:
         body = tool_call_text(row["ground_truth"])
     else:

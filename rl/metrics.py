@@ -3,13 +3,16 @@
 Each line holds `step` plus everything the trainer logged at that step (for GRPO: `reward`, `reward_std`,
 `rewards/<name>/mean`, `rewards/<name>/failed`, `completions/mean_length`, `kl`, ...). On resume the lines
 past the checkpoint's step are dropped first, so a killed-and-restarted run has one line per step.
-The wandb completions table is TRL's own (`log_completions`), switched on by rl.train with wandb.
+The wandb completions table is TRL's own (`log_completions`), switched on by rl.train with wandb; TRL puts
+every completion of the step in it and in `completions/completions_<step>.parquet` (384 chains of up to
+16k tokens per step in the 32B recipe), so `bound_completion_logs` keeps a fixed-size sample instead.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +59,23 @@ class MetricsCallback(TrainerCallback):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a") as f:
             f.write(json.dumps(row) + "\n")
+
+
+def bound_completion_logs(trainer: Any, rows: int) -> None:
+    """Keep the last `rows` completions of each logged step (whole groups when `rows` is a multiple of
+    num_generations) in TRL's completions table: the parquet file, the wandb table and the printed sample.
+
+    TRL keeps the table in bounded deques sized to the generation batch; they are re-made with `rows`.
+    """
+    logs = getattr(trainer, "_logs", None)
+    if not logs or rows <= 0:
+        return
+    for key in ("images", "prompt", "completion", "advantages"):
+        logs[key] = deque(logs[key], maxlen=rows)
+    for key in ("rewards", "extra"):
+        columns: defaultdict[str, deque] = defaultdict(lambda: deque(maxlen=rows))
+        columns.update({name: deque(values, maxlen=rows) for name, values in logs[key].items()})
+        logs[key] = columns
 
 
 def _scalar(value: Any) -> bool:

@@ -104,6 +104,9 @@ class WandbSection:
     entity: str | None = None
     run_name: str | None = None  # default <name>-<stage>
     log_completions: bool = True  # TRL's table of sample completions with their rewards, every logged step
+    # Rows of that table kept per logged step (parquet and wandb): the last N of the step, whole groups when
+    # N is a multiple of num_generations. Every completion (384 chains of 16k tokens at 32B) would be ~25 MB.
+    completions_per_step: int = 16
 
 
 @dataclass

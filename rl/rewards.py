@@ -9,10 +9,14 @@ logs `rewards/<name>/mean`), wrapped here and only here:
 - `routed`: only rows whose `task` the reward owns reach the verifier (others score None, which TRL
   nan-aggregates); rows it cannot score are counted (`verifiers.failures`) and logged every step as
   `rewards/<name>/failed` through TRL's `log_metric` hook; a reward that raises scores its rows None
-  (not 0) and counts them all as failed.
+  (not 0) and counts them all as failed. Rows a verifier scored but noted (`verifiers.failures.note`,
+  e.g. code in another language than the row asks) are logged as `rewards/<name>/<kind>`.
 - `overlapped` (the SLOW rewards): the routed reward made `async`, run in a worker thread, so TRL's
   GRPOTrainer (which gathers async reward functions with `asyncio.gather`) scores math, sandbox and
   reward-model rows at the same time instead of one function after another.
+- `OutageGate`: a row whose own verifier (the reward owning its task) could not score it gets None from
+  the shaping rewards too (format, language, repetition, overlong), so nothing scores it and TRL leaves it
+  out of its group's baseline instead of reading the missing verdict as 0; counted as `rewards/unscored`.
 
 Verifiers are imported inside `resolve`, so a missing optional dependency fails only when its reward
 is used.
@@ -26,7 +30,7 @@ import importlib
 import logging
 import math
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -59,6 +63,7 @@ class Reward:
     factory: bool = (
         False  # `target` builds the reward function from the settings instead of taking them per call
     )
+    verdict: bool = True  # a 0..1 judgement of its tasks' rows that evaluation can score them with
 
 
 def _answer_settings(recipe: Recipe | None) -> dict[str, Any]:
@@ -104,7 +109,9 @@ REWARDS: tuple[Reward, ...] = (
     Reward(
         "code_execution",
         "verifiers.code:code_reward",
-        "the last fenced program after `</think>`, judged by the sandbox (binary, fraction or Codeforces-style)",
+        "the last fenced program after `</think>`, judged by the sandbox in the row's language (Python, C++,"
+        " Rust, JavaScript; binary, fraction or Codeforces-style); a block tagged with another language scores"
+        " 0, logged as `rewards/code_execution/wrong_language`",
         tasks=("code",),
         slow=True,
         settings=_code_settings,
@@ -146,7 +153,12 @@ REWARDS: tuple[Reward, ...] = (
         "reward_model",
         "verifiers.reward_model:make_reward_function",
         "a reward model on the text after `</think>`, in-process or over HTTP, normalised per prompt group",
+        # Only prompts no verifier can judge. On math/code/ifeval/tool rows its group-normalised score
+        # (unit variance) would outweigh and contradict the 0/1 verdict; DeepSeek-R1 likewise keeps
+        # rule-based rewards for reasoning data and a reward model for general data only.
+        tasks=("general",),
         slow=True,
+        verdict=False,
         settings=_reward_model_settings,
         settings_doc="`reward_model.path_or_url`, `.batch_size`, `.normalize`, `data.think_prefill`",
         factory=True,
@@ -155,7 +167,7 @@ REWARDS: tuple[Reward, ...] = (
 REGISTRY: dict[str, Reward] = {r.name: r for r in REWARDS}
 SLOW = frozenset(r.name for r in REWARDS if r.slow)
 TASKS: dict[str, list[str] | None] = {r.name: list(r.tasks) for r in REWARDS if r.tasks is not None}
-TASK_REWARDS: dict[str, str] = {task: r.name for r in REWARDS for task in r.tasks or ()}
+TASK_REWARDS: dict[str, str] = {task: r.name for r in REWARDS if r.verdict for task in r.tasks or ()}
 
 
 def markdown_table() -> str:
@@ -191,14 +203,18 @@ def resolve(name: str, recipe: Recipe | None = None, **settings: Any) -> RewardF
 
 
 def build_rewards(recipe: Recipe) -> tuple[list[Callable[..., Any]], list[float]]:
-    """The recipe's reward functions (named, routed, settings and kwargs bound; the SLOW ones overlapped) and
-    weights."""
-    funcs = [
-        (overlapped if spec.name in SLOW else routed)(
-            bind(resolve(spec.name, recipe), spec), spec.name, spec.tasks or TASKS.get(spec.name)
-        )
-        for spec in recipe.rewards
-    ]
+    """The recipe's reward functions (named, routed, settings and kwargs bound; the SLOW ones overlapped;
+    the shaping ones gated by the verifiers' outages) and weights."""
+    routes = {spec.name: spec.tasks or TASKS.get(spec.name) for spec in recipe.rewards}
+    gate = OutageGate.for_rewards(routes)
+    funcs: list[Callable[..., Any]] = []
+    for spec in recipe.rewards:
+        fn, name, tasks = bind(resolve(spec.name, recipe), spec), spec.name, routes[spec.name]
+        if gate is not None and name in gate.shaping:
+            funcs.append(gate.gated(routed(fn, name, tasks), name, counts=name == gate.shaping[0]))
+        else:
+            owner = gate if gate is not None and name in gate.owner_names else None
+            funcs.append((overlapped if name in SLOW else routed)(fn, name, tasks, owner))
     return funcs, [spec.weight for spec in recipe.rewards]
 
 
@@ -213,10 +229,23 @@ _unclaimed: Counter[str] = Counter()
 _unclaimed_lock = threading.Lock()
 
 
+_unclaimed_notes: Counter[tuple[str, str]] = Counter()
+
+
 def _claim(names: set[str]) -> int:
     with _unclaimed_lock:
         _unclaimed.update(failures.drain())
         return sum(_unclaimed.pop(n, 0) for n in names)
+
+
+def _claim_notes(names: set[str]) -> dict[str, int]:
+    """The `verifiers.failures.note` counts of these reward functions, by kind."""
+    with _unclaimed_lock:
+        _unclaimed_notes.update(failures.drain_notes())
+        out: Counter[str] = Counter()
+        for reward, kind in [key for key in _unclaimed_notes if key[0] in names]:
+            out[kind] += _unclaimed_notes.pop((reward, kind))
+        return dict(out)
 
 
 def _inner_name(fn: Callable) -> str:
@@ -225,11 +254,14 @@ def _inner_name(fn: Callable) -> str:
     return getattr(fn, "__name__", type(fn).__name__)
 
 
-def routed(fn: RewardFunc, name: str, tasks: list[str] | None = None) -> Callable[..., list[float | None]]:
+def routed(
+    fn: RewardFunc, name: str, tasks: list[str] | None = None, gate: OutageGate | None = None
+) -> Callable[..., list[float | None]]:
     """A sync TRL reward named `name`: routed by task, exceptions scored None, failures logged per call.
 
     With `tasks`, only rows whose `task` column is in it reach `fn` (list kwargs sliced to those rows);
-    the others score None. Without a `task` column every row reaches `fn`.
+    the others score None. Without a `task` column every row reaches `fn`. With `gate` (a verifier that
+    owns its tasks' rows), the owned rows it returned None for are published to the gate.
     """
     owners = {name, _inner_name(fn)}
     wanted = set(tasks) if tasks is not None else None
@@ -247,18 +279,23 @@ def routed(fn: RewardFunc, name: str, tasks: list[str] | None = None) -> Callabl
             else [i for i, t in enumerate(row_tasks) if t in wanted]
         )
         values: list[float | None] = [None] * n
-        if rows:
-            try:
+        try:
+            if rows:
                 got = list(fn([completions[i] for i in rows], **_rows(kwargs, rows, n)))
                 if len(got) != len(rows):
                     raise ValueError(f"returned {len(got)} values for {len(rows)} completions")
                 for i, v in zip(rows, got, strict=True):
                     values[i] = None if v is None or math.isnan(float(v)) else float(v)
-            except Exception as e:  # a reward that cannot run scores None, never a silent 0
-                failures.record(name, f"{type(e).__name__}: {e}", len(rows))
-        failed = _claim(owners)
+        except Exception as e:  # a reward that cannot run scores None, never a silent 0
+            failures.record(name, f"{type(e).__name__}: {e}", len(rows))
+        finally:  # always published: the gated rewards of this batch wait for it
+            if gate is not None:
+                gate.publish(completions, name, {i for i in rows if values[i] is None})
+        failed, notes = _claim(owners), _claim_notes(owners)
         if kwargs.get("log_metric") is not None:
             kwargs["log_metric"](f"rewards/{name}/failed", float(failed))
+            for kind, count in notes.items():  # e.g. rewards/code_execution/wrong_language
+                kwargs["log_metric"](f"rewards/{name}/{kind}", float(count))
         return values
 
     reward.__name__ = reward.__qualname__ = name
@@ -266,9 +303,11 @@ def routed(fn: RewardFunc, name: str, tasks: list[str] | None = None) -> Callabl
     return reward
 
 
-def overlapped(fn: RewardFunc, name: str, tasks: list[str] | None = None) -> Callable[..., Any]:
+def overlapped(
+    fn: RewardFunc, name: str, tasks: list[str] | None = None, gate: OutageGate | None = None
+) -> Callable[..., Any]:
     """`routed`, made async and run in a worker thread, so TRL's asyncio.gather overlaps the slow rewards."""
-    sync = routed(fn, name, tasks)
+    sync = routed(fn, name, tasks, gate)
     wanted = set(tasks) if tasks is not None else None
 
     async def reward(completions: list, **kwargs: Any) -> list[float | None]:
@@ -281,6 +320,90 @@ def overlapped(fn: RewardFunc, name: str, tasks: list[str] | None = None) -> Cal
     reward.__doc__ = sync.__doc__
     reward.sync = sync  # type: ignore[attr-defined]  # the same reward, called inline (rl.bench's peer)
     return reward
+
+
+class OutageGate:
+    """Rows whose own verifier could not score them get None from every reward of the batch.
+
+    A reward that owns tasks (`math_accuracy` owns `math` rows, ...) publishes, per batch, the owned rows it
+    returned None for (sandbox or reward-model server down, unparseable gold). The rewards that score every
+    row (format, language, repetition, overlong) wait for the owners of the batch's tasks and return None
+    on those rows too, so the row is unscorable as a whole: TRL 1.16 leaves it out of its group's baseline
+    with zero advantage, instead of summing the missing verifier as 0 with the shaping rewards (a negative
+    advantage for an answer nobody judged). They are counted per step as `rewards/unscored`.
+
+    TRL calls the sync rewards first, then gathers the async ones on its event loop, so the shaping
+    rewards are made async here and wait there; the owners always publish (whatever they raise), so the
+    wait ends. A batch is one call's `completions` list (the same object for every reward of the call).
+    """
+
+    KEEP = 4  # batches remembered: a step scores one at a time
+
+    def __init__(self, owners: dict[str, list[str]], shaping: list[str]) -> None:
+        self.owners = owners  # task -> the verifiers that own its rows
+        self.owner_names = {n for names in owners.values() for n in names}
+        self.shaping = shaping  # the rewards gated here, in recipe order
+        self._lock = threading.Lock()
+        self._batches: OrderedDict[int, tuple[list, dict[str, set[int]]]] = OrderedDict()
+
+    @classmethod
+    def for_rewards(cls, routes: dict[str, list[str] | None]) -> OutageGate | None:
+        """The gate of a recipe's rewards (name -> the tasks it is routed to); None when nothing to gate.
+
+        Verifiers (table entries with tasks) own the rows of the tasks they are routed to; the others
+        (format, language, ...) are shaping rewards, gated whatever rows they are routed to.
+        """
+        owners: dict[str, list[str]] = {}
+        for name, tasks in routes.items():
+            if REGISTRY[name].tasks is not None:
+                for task in tasks or ():
+                    owners.setdefault(task, []).append(name)
+        shaping = [name for name in routes if REGISTRY[name].tasks is None]
+        return cls(owners, shaping) if owners and shaping else None
+
+    def _entry(self, completions: list) -> dict[str, set[int]]:
+        key = id(completions)
+        got = self._batches.get(key)
+        if got is None or got[0] is not completions:  # holding the list keeps its id unique while kept
+            got = (completions, {})
+            self._batches[key] = got
+            while len(self._batches) > self.KEEP:
+                self._batches.popitem(last=False)
+        return got[1]
+
+    def publish(self, completions: list, name: str, unscored: set[int]) -> None:
+        with self._lock:
+            self._entry(completions)[name] = unscored
+
+    async def unscored(self, completions: list, tasks: list[str]) -> set[int]:
+        """The rows the owners of `tasks` could not score, once each of them has published for this batch."""
+        names = {n for t in set(tasks) for n in self.owners.get(t, ())}
+        while True:
+            with self._lock:
+                entry = self._entry(completions)
+                if names <= entry.keys():
+                    return set().union(*(entry[n] for n in names))
+            await asyncio.sleep(0.005)
+
+    def gated(self, sync: Callable[..., list[float | None]], name: str, counts: bool) -> Callable[..., Any]:
+        """`sync` (a routed reward scoring every row) made async: None wherever the row's owner had None."""
+
+        async def reward(completions: list, **kwargs: Any) -> list[float | None]:
+            values = sync(completions, **kwargs)
+            row_tasks = kwargs.get("task")
+            if row_tasks is None:
+                return values
+            drop = await self.unscored(completions, list(row_tasks))
+            for i in drop:
+                values[i] = None
+            if counts and kwargs.get("log_metric") is not None:
+                kwargs["log_metric"]("rewards/unscored", float(len(drop)))
+            return values
+
+        reward.__name__ = reward.__qualname__ = name
+        reward.__doc__ = f"{sync.__doc__} None on rows their own verifier could not score (OutageGate)."
+        reward.sync = sync  # type: ignore[attr-defined]  # ungated, inline: rl.bench's sequential peer
+        return reward
 
 
 def _rows(kwargs: dict[str, Any], rows: list[int], n: int) -> dict[str, Any]:

@@ -24,21 +24,31 @@ if TYPE_CHECKING:
 
 
 def run_stage(recipe: Recipe, callbacks: list[Any] | None = None) -> Path:
-    """Train one stage and return its run dir (final checkpoint at its root); resumes a killed run."""
+    """Train one stage and return its run dir (final checkpoint at its root); resumes a killed run.
+
+    On a stop request (SIGUSR1, or the file `OPEN_QWQ_STOP_FILE` names) it saves a checkpoint at the end of
+    the current step and raises `StoppedForRequeue` instead of writing a final model (rl.checkpointing).
+    """
+    from rl.checkpointing import StopForRequeue, StoppedForRequeue, save_final_model, stop_file_from_env
+
     run_dir = recipe.run_dir
-    with restored_env(WANDB_VARS):  # the next stage in this process decides its wandb mode afresh
-        trainer = build_trainer(recipe, callbacks)
+    # the next stage in this process decides its wandb mode afresh
+    with restored_env(WANDB_VARS), StopForRequeue(stop_file_from_env()) as stop:
+        trainer = build_trainer(recipe, [*(callbacks or []), stop])
         resume = last_checkpoint(run_dir)
         if resume is not None:
             print(f"resuming {run_dir} from {resume.name}", file=sys.stderr)
-        trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-        trainer.save_model(str(run_dir))
-        trainer.processing_class.save_pretrained(str(run_dir))
-        if "wandb" in trainer.args.report_to:
-            import wandb
+        try:
+            trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+            if stop.stopped_at is not None:
+                raise StoppedForRequeue(stop.stopped_at, run_dir / f"checkpoint-{stop.stopped_at}")
+            save_final_model(trainer, run_dir, recipe.model_path, recipe.model.revision)
+        finally:
+            if "wandb" in trainer.args.report_to:
+                import wandb
 
-            wandb.finish()
-            wandb.teardown()  # wandb keeps settings process-wide: the next stage must pick its own WANDB_DIR
+                wandb.finish()
+                wandb.teardown()  # wandb keeps settings process-wide: the next stage must pick its own WANDB_DIR
     return run_dir
 
 
@@ -64,29 +74,35 @@ def build_trainer(
     """config -> dataset -> tokenizer -> model -> rewards -> TRL trainer, with recipe.yaml saved in the run dir."""
     run_dir = recipe.run_dir
     model_path = check_model(recipe)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    recipe.save(run_dir / "recipe.yaml")
     use_wandb = setup_wandb(recipe)
     args = training_args(recipe, use_wandb)  # first: TRL's consistency checks fail before anything loads
+    if args.should_save:  # the main process writes the shared files; the other ranks read them
+        run_dir.mkdir(parents=True, exist_ok=True)
+        recipe.save(run_dir / "recipe.yaml")
 
     from transformers import AutoTokenizer
 
     from rl.data import load_training_data
     from rl.eval.suites import decontaminator
     from rl.filters import DataReport, prompt_budget
-    from rl.metrics import MetricsCallback
+    from rl.metrics import MetricsCallback, bound_completion_logs
+    from rl.stopping import stop_at_turn_end
 
     tokenizer = AutoTokenizer.from_pretrained(model_path, revision=recipe.model.revision)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     report = DataReport()
     clean = decontaminator(recipe.data.decontaminate, recipe.data.decontaminate_ngram)
-    train_data, eval_data = load_training_data(
-        recipe.data, tokenizer, prompt_budget(recipe), report, decontaminator=clean
-    )
+    # The main process loads and maps the datasets first (into the shared datasets cache); the other
+    # ranks wait, then read its cache instead of all downloading and mapping the same rows at once.
+    with args.main_process_first(local=False, desc="loading the training data"):
+        train_data, eval_data = load_training_data(
+            recipe.data, tokenizer, prompt_budget(recipe), report, decontaminator=clean
+        )
     if report.summary():
         print(f"data: {report.summary()}", file=sys.stderr)
     model = load_model(recipe, model_path)
+    stop_at_turn_end(model, tokenizer, args)  # both <|endoftext|> and <|im_end|>, here and in vLLM
     common = dict(
         model=model,
         args=args,
@@ -107,6 +123,8 @@ def build_trainer(
         from trl import SFTTrainer
 
         trainer = (trainer_cls or SFTTrainer)(**common)
+    if getattr(args, "log_completions", False):
+        bound_completion_logs(trainer, recipe.wandb.completions_per_step)
     attach_evaluation(recipe, trainer)
     return trainer
 
@@ -231,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--print", action="store_true", help="print the resolved recipe and exit")
     args = parser.parse_args(argv)
+    from rl.checkpointing import EXIT_REQUEUE, StoppedForRequeue
+
     try:
         recipe = load_recipe(args.recipe, args.overrides)
         if args.print:
@@ -240,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     except RecipeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except StoppedForRequeue as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_REQUEUE
     print(f"done: {run_dir}")
     return 0
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sandbox.languages import resolve
 
 Verdict = Literal[
     "accepted",
@@ -37,7 +39,8 @@ class JudgeRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
     code: str
-    language: Literal["python", "python3"] = "python"
+    # python, cpp, rust, javascript, or a dataset's spelling of one (c++, cpp17, rs, js, nodejs, python3...)
+    language: str = "python"
     mode: Literal["stdio", "function", "assert"] = "stdio"
     tests: list[TestCase] = Field(default_factory=list)
     fn_name: str | None = None
@@ -50,8 +53,17 @@ class JudgeRequest(BaseModel):
     disk_mb: int = Field(256, ge=1, le=65536)
     stop_on_first_failure: bool = False
 
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, name: str) -> str:
+        return resolve(name).name
+
     @model_validator(mode="after")
     def _mode_fields(self) -> JudgeRequest:
+        if self.language != "python" and self.mode != "stdio":
+            raise ValueError(
+                f"mode {self.mode!r} is Python only; {self.language} programs are judged in mode 'stdio'"
+            )
         if self.mode == "stdio" and not self.tests:
             raise ValueError("mode 'stdio' needs a non-empty 'tests' list")
         if self.mode == "stdio" and any(t.output is None for t in self.tests):
@@ -69,6 +81,7 @@ class JudgeResponse(BaseModel):
     verdicts: list[Verdict]
     reward: float
     error: str | None = None  # why the request itself could not be judged
+    details: str | None = None  # compile_error: the compiler's first lines
 
 
 class BatchRequest(BaseModel):
@@ -86,5 +99,11 @@ class RunCodeRequest(BaseModel):
     code: str
     language: str = "python"
     stdin: str | None = None
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, name: str) -> str:
+        return resolve(name).name
+
     run_timeout: float = Field(10.0, gt=0, le=120)
     memory_limit_MB: int = Field(1024, ge=16, le=65536)

@@ -102,6 +102,8 @@ def _limits(req: dict[str, Any], uid: int | None) -> None:
     mem = int(req["memory_mb"]) * 2**20
     with open("/proc/self/statm") as f:  # the warm interpreter's own mappings do not count
         address_space = mem + int(f.read().split()[0]) * resource.getpagesize()
+    if req.get("address_space_mb"):  # a program of its own (sandbox.runners.native): no interpreter to spare
+        address_space = int(req["address_space_mb"]) * 2**20
     cpu = math.ceil(float(req["timeout_s"])) + 1
     for res, lim in (
         (resource.RLIMIT_AS, address_space),

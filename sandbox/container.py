@@ -1,8 +1,9 @@
 """`python -m sandbox up/down`: the same server in Docker containers, through the docker SDK.
 
-The image is built from `sandbox/Dockerfile` when missing. Its base is the official slim Python when it
-is already present locally, else a Debian base made here with debootstrap from the machine's own apt
-sources and `docker import`ed (cached), else pulled: air-gapped machines and CI never need a registry.
+The image is built from `sandbox/Dockerfile` when missing. Its base is a Debian made here with debootstrap
+from the machine's own apt sources, with python3 and the toolchains of the judged languages (g++, rustc,
+nodejs), and `docker import`ed (cached); else the official slim Python when it is present locally (the
+Dockerfile then adds the toolchains with apt), else pulled: CI never needs a registry.
 
 Each replica runs read-only, with a pids limit, with host networking bound to 127.0.0.1 (`--port`) or
 with no network at all and a bind-mounted unix socket (`--socket`), in a cgroup namespace of its own. It
@@ -23,11 +24,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from sandbox.languages import DEBIAN_PACKAGES
+
 log = logging.getLogger("sandbox")
 
 IMAGE = "open-qwq/sandbox:latest"
 DEFAULT_BASE = "python:3.11-slim"
-LOCAL_BASE = "open-qwq/sandbox-base:bookworm"
+LOCAL_BASE = "open-qwq/sandbox-base:bookworm-toolchains"  # python3 and the judged languages' toolchains
 LABEL = "open-qwq.sandbox"
 CACHE = Path(os.environ.get("SANDBOX_CACHE", Path.home() / ".cache" / "open-qwq"))
 _SERVER_DISTS = ("fastapi", "uvicorn", "pydantic")
@@ -79,9 +82,10 @@ def _apt_mirror() -> tuple[str, str]:
 
 
 def make_local_base(client) -> str:
-    """Debootstrap a minimal Debian with python3 into a folder and import it as LOCAL_BASE (cached tarball)."""
+    """Debootstrap a minimal Debian with python3 and the toolchains (g++, rustc, nodejs) into a folder and
+    import it as LOCAL_BASE (cached tarball)."""
     mirror, suite = _apt_mirror()
-    tarball = CACHE / f"sandbox-base-{suite}.tar"
+    tarball = CACHE / f"sandbox-base-{suite}-toolchains.tar"
     if not tarball.exists():
         if not shutil.which("debootstrap") or os.geteuid() != 0:
             raise RuntimeError(
@@ -91,9 +95,12 @@ def make_local_base(client) -> str:
         CACHE.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
             rootfs = Path(tmp) / "rootfs"
-            log.info("making a local base: debootstrap %s from %s (about a minute)", suite, mirror)
+            packages = ",".join(("python3", *DEBIAN_PACKAGES))
+            log.info(
+                "making a local base: debootstrap %s (%s) from %s (a few minutes)", suite, packages, mirror
+            )
             subprocess.run(
-                ["debootstrap", "--variant=minbase", "--include=python3", suite, str(rootfs), mirror],
+                ["debootstrap", "--variant=minbase", f"--include={packages}", suite, str(rootfs), mirror],
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
@@ -110,7 +117,7 @@ def resolve_base(client, base: str | None) -> str:
         if not _has_image(client, base):
             client.images.pull(base)
         return base
-    for name in (DEFAULT_BASE, LOCAL_BASE):
+    for name in (LOCAL_BASE, DEFAULT_BASE):  # ours first: it already has the toolchains
         if _has_image(client, name):
             return name
     try:
@@ -189,7 +196,8 @@ def build_image(base: str | None = None, rebuild: bool = False, client=None) -> 
             buildargs={"BASE": base},
             rm=True,
             labels={f"{LABEL}.source": digest},
-            network_mode="none",
+            # The toolchains layer runs apt once (then it is cached); the containers get no network.
+            network_mode="host",
         )
     # The previous build of our image is now untagged; drop it unless a container still uses it.
     client.images.prune(filters={"dangling": True, "label": f"{LABEL}.source"})

@@ -21,22 +21,10 @@ import re
 import zlib
 from typing import Any
 
-# Languages the sandbox runs: code rows in any other language are dropped (and counted) before training.
-# Spellings the datasets use are mapped by `canonical_language`; widen this when the sandbox learns more.
-SUPPORTED_LANGUAGES = frozenset({"python"})
-_LANGUAGE_ALIASES = {
-    "python3": "python",
-    "py": "python",
-    "py3": "python",
-    "pypy": "python",
-    "pypy3": "python",
-}
-
-
-def canonical_language(name: str | None) -> str:
-    """A dataset's language spelling (`Python`, `python3`, `C++`) as one lower-case name; None is Python."""
-    key = (name or "python").strip().lower()
-    return _LANGUAGE_ALIASES.get(key, key)
+# The languages the sandbox judges, and the datasets' spellings of them: the data filter keeps code rows
+# whose `canonical_language` is in SUPPORTED_LANGUAGES (one definition, in sandbox.languages).
+from sandbox.languages import SUPPORTED_LANGUAGES as SUPPORTED_LANGUAGES
+from sandbox.languages import canonical_language
 
 
 def _load(value: Any) -> Any:
@@ -175,8 +163,31 @@ def from_mbpp(row: dict[str, Any]) -> dict[str, Any]:
     return {"mode": "assert", "test": test, "entry_point": entry}
 
 
+def row_language(row: dict[str, Any]) -> str | None:
+    """The language a row asks for (its `language` column, else `verification_info.language`), canonical."""
+    name = row.get("language")
+    if not name and row.get("verification_info"):
+        try:
+            info = parse_literal(row["verification_info"])
+        except ValueError:
+            info = None
+        name = info.get("language") if isinstance(info, dict) else None
+    return canonical_language(name) if name else None
+
+
 def row_to_tests(row: dict[str, Any]) -> dict[str, Any]:
-    """Pick the adapter from the row's columns; raises ValueError naming the columns it looked for."""
+    """Pick the adapter from the row's columns; raises ValueError naming the columns it looked for.
+
+    A row that names its language (PrimeIntellect's `cpp`, `rust`, `javascript`) carries it into the body.
+    """
+    body = _adapt(row)
+    language = row_language(row)
+    if language is not None:
+        body["language"] = language
+    return body
+
+
+def _adapt(row: dict[str, Any]) -> dict[str, Any]:
     if row.get("input_output"):
         return from_apps(row)
     if any(k in row for k in ("public_tests", "private_tests", "generated_tests")):

@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.api import JudgeRequest, JudgeResponse
+from sandbox.compiler import BuildCache, Failure
+from sandbox.languages import available, missing_message, resolve
 
 Runner = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
@@ -139,8 +141,30 @@ def _stdin(value: Any) -> str:
     return str(value)
 
 
-async def judge(req: JudgeRequest, run: Runner) -> JudgeResponse:
-    """Run every test (each in a fresh execution) and return per-test verdicts."""
+def _unjudged(req: JudgeRequest, verdict: str, **why: str) -> JudgeResponse:
+    """Every test fails the same way before any runs (a compile error, a missing toolchain)."""
+    total = len(req.tests)
+    n = 1 if req.stop_on_first_failure else total
+    return JudgeResponse(passed=0, total=total, verdicts=[verdict] * n, reward=0.0, **why)
+
+
+async def judge(req: JudgeRequest, run: Runner, builds: BuildCache | None = None) -> JudgeResponse:
+    """Run every test (each in a fresh execution) and return per-test verdicts.
+
+    A compiled language is built once first (through `builds`, the server's cache); every test then runs
+    that build.
+    """
+    lang = resolve(req.language)
+    program: dict[str, Any] = {}
+    if not lang.in_process:
+        if lang.name not in available():
+            return _unjudged(req, "sandbox_error", error=missing_message(lang))
+        build = await (builds or BuildCache()).build(lang, req.code, run)
+        if isinstance(build, Failure):
+            if build.verdict == "compile_error":
+                return _unjudged(req, "compile_error", details=build.details)
+            return _unjudged(req, build.verdict, error=build.details)
+        program = {"code": "", **build.exec_fields(req.memory_mb)}
     if req.mode == "assert":
         cases: list[Any] = [None]
         execs = [_exec_request(req, test=req.test, entry_point=req.entry_point)]
@@ -149,7 +173,7 @@ async def judge(req: JudgeRequest, run: Runner) -> JudgeResponse:
         execs = [_exec_request(req, fn_name=req.fn_name, input=c.input) for c in cases]
     else:
         cases = list(req.tests)
-        execs = [_exec_request(req, stdin=_stdin(c.input)) for c in cases]
+        execs = [_exec_request(req, stdin=_stdin(c.input), **program) for c in cases]
 
     async def one(i: int) -> str:
         return _verdict(req, cases[i], await run(execs[i]))

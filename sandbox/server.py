@@ -18,7 +18,9 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from sandbox.api import BatchRequest, BatchResponse, JudgeRequest, JudgeResponse, RunCodeRequest
+from sandbox.compiler import BuildCache, Failure
 from sandbox.judge import judge
+from sandbox.languages import available, missing_message, resolve
 from sandbox.pool import Pool
 
 log = logging.getLogger("sandbox")
@@ -51,13 +53,16 @@ def create_app(workers: int | None = None, queue: int | None = None, url: str = 
     workers = workers or os.cpu_count() or 1
     pool = Pool(workers)
     admission = Admission(queue or max(4096, 256 * workers))
+    builds = BuildCache()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await pool.start()
+        languages = await asyncio.to_thread(available)
         log.info(
             "sandbox serving at %s: %d slots, isolation %s", url or "(in process)", workers, pool.isolation
         )
+        log.info("languages: %s", ", ".join(f"{k} ({v})" for k, v in languages.items()))
         yield
         await pool.stop()
 
@@ -76,7 +81,7 @@ def create_app(workers: int | None = None, queue: int | None = None, url: str = 
                 passed=0, total=1, verdicts=["sandbox_error"], reward=0.0, error=f"bad request: {msg}"
             )
         try:
-            return await judge(req, pool.run)
+            return await judge(req, pool.run, builds)
         except Exception as e:  # the server's own failure is sandbox_error, never a wrong answer
             log.exception("judging failed")
             n = max(1, len(req.tests)) if req.mode != "assert" else 1
@@ -95,6 +100,8 @@ def create_app(workers: int | None = None, queue: int | None = None, url: str = 
             "queue_limit": admission.limit,
             "isolation": pool.isolation,
             "uid_base": pool.uid_base,  # slots run as uid_base + i, their checkers as uid_base + 500 + i
+            "languages": available(),
+            "compile_cache": builds.stats(),
         }
         return JSONResponse(body, status_code=200 if len(down) < workers else 503)
 
@@ -117,14 +124,20 @@ def create_app(workers: int | None = None, queue: int | None = None, url: str = 
 
     @app.post("/run_code")
     async def run_code(req: RunCodeRequest) -> dict[str, Any]:
-        """SandboxFusion-compatible: run a Python program once and return what it printed."""
-        if req.language not in ("python", "python3"):
-            raise HTTPException(400, f"language {req.language!r} is not supported here; use 'python'")
+        """SandboxFusion-compatible: run a program once (compiled first when it must be) and return its output."""
+        lang = resolve(req.language)
+        if not lang.in_process and lang.name not in available():
+            raise HTTPException(503, missing_message(lang))
         admission.take(1)
         try:
+            program: dict[str, Any] = {"code": req.code}
+            if not lang.in_process:
+                build = await builds.build(lang, req.code, pool.run)
+                if isinstance(build, Failure):
+                    return _run_code_reply(None, build)
+                program = {"code": "", **build.exec_fields(req.memory_limit_MB)}
             res = await pool.run(
                 {
-                    "code": req.code,
                     "mode": "stdio",
                     "stdin": req.stdin or "",
                     "timeout_s": req.run_timeout,
@@ -132,30 +145,54 @@ def create_app(workers: int | None = None, queue: int | None = None, url: str = 
                     "output_bytes": 16 * 2**20,
                     "processes": 64,
                     "file_size_mb": 256,
+                    **program,
                 }
             )
         finally:
             admission.give(1)
-        status = res.get("status")
-        run_status = {"time_limit": "TimeLimitExceeded", "sandbox_error": "Error"}.get(status, "Finished")
+        return _run_code_reply(res, None)
+
+    return app
+
+
+def _run_code_reply(res: dict[str, Any] | None, failed_build: Failure | None) -> dict[str, Any]:
+    """SandboxFusion's `/run_code` answer for one execution, or for a build that never ran."""
+    if failed_build is not None:
+        compiled = failed_build.verdict == "compile_error"
         return {
-            "status": "SandboxError"
-            if status == "sandbox_error"
-            else ("Success" if status == "ok" else "Failed"),
-            "message": res.get("error") or "",
-            "compile_result": None,
-            "run_result": {
-                "status": run_status,
-                "execution_time": res.get("elapsed_s"),
-                "return_code": res.get("exit_code"),
-                "stdout": res.get("stdout", ""),
-                "stderr": res.get("stderr", ""),
-            },
+            "status": "Failed" if compiled else "SandboxError",
+            "message": "" if compiled else failed_build.details,
+            "compile_result": {
+                "status": "Finished",
+                "return_code": 1,
+                "stdout": "",
+                "stderr": failed_build.details,
+            }
+            if compiled
+            else None,
+            "run_result": None,
             "executor_pod_name": None,
             "files": {},
         }
-
-    return app
+    assert res is not None
+    status = res.get("status")
+    run_status = {"time_limit": "TimeLimitExceeded", "sandbox_error": "Error"}.get(status, "Finished")
+    return {
+        "status": "SandboxError"
+        if status == "sandbox_error"
+        else ("Success" if status == "ok" else "Failed"),
+        "message": res.get("error") or "",
+        "compile_result": None,
+        "run_result": {
+            "status": run_status,
+            "execution_time": res.get("elapsed_s"),
+            "return_code": res.get("exit_code"),
+            "stdout": res.get("stdout", ""),
+            "stderr": res.get("stderr", ""),
+        },
+        "executor_pod_name": None,
+        "files": {},
+    }
 
 
 def serve(

@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox import cgroups, namespaces, scratch, seccomp
+from sandbox import cgroups, namespaces, scratch, seccomp, workfiles
 from sandbox import syscalls as sc
 from sandbox.child import run_child
 from sandbox.framing import read_fd, write_fd
@@ -145,6 +145,15 @@ class Worker:
     def execute(self, req: dict[str, Any], test_fd: int | None = None) -> dict[str, Any]:
         nonce = secrets.token_hex(16)
         workdir = self.workdir
+        try:
+            workfiles.stage(workdir, req.get("files"), self.uid)
+        except BaseException:
+            self._reset()  # nothing half-written may reach the next execution
+            raise
+        if req.get("address_space_mb") and self.cgroup is not None:
+            # The cgroup bounds what a program of its own uses (and names the excess memory_limit); its
+            # address space only guards against absurd reservations.
+            req = {**req, "address_space_mb": int(req["address_space_mb"]) + int(req["memory_mb"])}
         stdin_fd = os.memfd_create("stdin")
         data = str(req.get("stdin") or "").encode()
         view = memoryview(data)
@@ -232,6 +241,7 @@ class Worker:
             os.close(fd)
         sel.close()
         os.close(pidfd)
+        collected = workfiles.collect(workdir, req.get("collect"))
         self._reset()
         if verdict is None and len(bufs[ready_r]) < children:
             verdict = "sandbox_error"  # a child failed to confine itself: never the program's doing
@@ -239,7 +249,10 @@ class Worker:
             verdict = "output_limit"
         if self.cgroup is not None and self.cgroup.oom_kills() > oom_before:
             verdict = "memory_limit"  # the kernel killed part of the tree for memory
-        return _result(req, verdict, exit_status, bufs[out_r], bufs[err_r], bufs[st_r], nonce, elapsed)
+        res = _result(req, verdict, exit_status, bufs[out_r], bufs[err_r], bufs[st_r], nonce, elapsed)
+        if collected:
+            res["files"] = collected
+        return res
 
 
 def _status(raw: bytes, nonce: str) -> dict[str, Any]:

@@ -132,7 +132,12 @@ class Wiring:
             argv = ["python", "-m", "rl", "preflight", "--gpus", str(self.recipe.launch.gpus_per_node)]
             if trains:
                 argv += ["--run-dir", str(self.recipe.run_dir), "--disk-gib", str(disk_gib)]
-            needs = ["vllm"] if node == self.layout.vllm_node and self.layout.vllm_gpus else []
+            serves_vllm = node == self.layout.vllm_node and bool(self.layout.vllm_gpus)
+            # trainers import TRL's vLLM client (server mode) or run vLLM themselves (colocate)
+            vllm_client = (
+                trains and self.recipe.trainer == "grpo" and bool(self.recipe.training.get("use_vllm"))
+            )
+            needs = ["vllm"] if serves_vllm or vllm_client else []
             if trains and self.recipe.model.attn_implementation == "flash_attention_2":
                 needs.append("flash_attn")
             if needs:

@@ -208,6 +208,30 @@ def training_estimate(shape: ModelShape, setup: TrainSetup, gpu_gib: float) -> E
     return est
 
 
+def weight_sync_estimate(shape: ModelShape, setup: TrainSetup, gpu_gib: float) -> Estimate:
+    """Per-GPU bytes of a training process while TRL sends LoRA weights to vLLM under ZeRO-3.
+
+    An adapter cannot be merged into sharded weights, so TRL 1.16 gathers every parameter at once, merges,
+    streams the merged weights to vLLM and unmerges: the whole bf16 model sits on every training GPU beside
+    its own shards (about 61 GiB for 32B). Activations are free by then (it runs between optimizer steps).
+    """
+    n = setup.train_gpus
+    params = shape.num_params()
+    trainable = shape.lora_params(setup.lora_r or 0)
+    est = Estimate(f"training GPU during the LoRA weight sync to vLLM (ZeRO-3 over {n} GPUs)", gpu_gib * GIB)
+    est.lines.append(
+        ("bf16 weights (own shard)", 0.0 if setup.offload_params else BF16 * (params + trainable) / n)
+    )
+    est.lines.append(("bf16 gradients", BF16 * trainable / n))
+    est.lines.append(
+        ("fp32 master + Adam states", 0.0 if setup.offload_optimizer else ADAM_STATES * trainable / n)
+    )
+    est.lines.append(("whole model gathered to merge LoRA", BF16 * (params + trainable)))
+    est.lines.append(("CUDA/NCCL overhead", OVERHEAD_GIB * GIB))
+    est.notes.append("every training GPU holds the whole bf16 model at each weight sync (once per step)")
+    return est
+
+
 def vllm_estimate(
     shape: ModelShape,
     tensor_parallel: int,

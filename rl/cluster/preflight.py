@@ -63,7 +63,8 @@ def check_gpus(expected: int | None) -> Check:
 
 
 def check_packages(modules: list[str]) -> Check:
-    """The GPU-only packages a node's role needs (vllm, flash_attn) come from `make install-gpu`."""
+    """The GPU-only packages a node's role needs (vllm, flash_attn) come from `make install-gpu`; vLLM must
+    also be a version TRL supports (TRL imports version-specific weight-transfer APIs from it)."""
     import importlib.util
 
     missing = [m for m in modules if importlib.util.find_spec(m) is None]
@@ -71,7 +72,33 @@ def check_packages(modules: list[str]) -> Check:
         return Check(
             "packages", False, f"{', '.join(missing)} not installed: run make install-gpu on this node"
         )
+    if "vllm" in modules:
+        from importlib.metadata import version
+
+        from packaging.version import Version
+
+        low, high = trl_vllm_range()
+        have = version("vllm")
+        if not Version(low) <= Version(Version(have).base_version) <= Version(high):
+            return Check(
+                "packages",
+                False,
+                f"vllm {have} is outside the {low}-{high} TRL supports: run make install-gpu (pins vllm)",
+            )
     return Check("packages", True, ", ".join(modules) + " importable")
+
+
+def trl_vllm_range() -> tuple[str, str]:
+    """The vLLM versions the installed TRL supports, read from TRL's own version check (its import_utils)."""
+    import importlib.util
+    import re
+
+    spec = importlib.util.find_spec("trl.import_utils")
+    text = Path(spec.origin).read_text() if spec and spec.origin else ""
+    found = re.search(r'Version\("([\d.]+)"\)\s*<=\s*_vllm_base_version\s*<=\s*Version\("([\d.]+)"\)', text)
+    if found is None:
+        raise RuntimeError("cannot find the vLLM range TRL supports in trl.import_utils: is TRL installed?")
+    return found.group(1), found.group(2)
 
 
 def check_nccl() -> Check:

@@ -11,13 +11,20 @@ from rl.recipe import Recipe, RecipeError, load_recipe
 
 
 def checkpoint_gib(recipe: Recipe, shape: memory.ModelShape | None) -> int:
-    """Disk the run needs: save_total_limit checkpoints of bf16 weights + fp32 Adam states (14 B/param), and
-    the final bf16 model (2 B/param). Unknown models get 100 GiB."""
+    """Disk the run needs at its peak: save_total_limit + 1 checkpoints (the trainer writes a new one before
+    it deletes the oldest), and the final model. A DeepSpeed checkpoint holds 16 B per trained parameter:
+    bf16 weights + fp32 Adam states (14 B) and, with zero3_save_16bit_model, a consolidated bf16 copy (2 B);
+    with LoRA only the adapter is trained and saved. The final model is the whole model in bf16 (LoRA:
+    merged, plus the adapter). Unknown models get 100 GiB."""
     if shape is None:
         return 100
     params = shape.num_params()
+    lora_r = (recipe.model.lora or {}).get("r")
+    trained = shape.lora_params(int(lora_r)) if lora_r else params
     keep = int(recipe.training.get("save_total_limit") or 1)
-    return int((keep * (memory.BF16 + memory.ADAM_STATES) * params + memory.BF16 * params) / memory.GIB) + 1
+    per_checkpoint = (memory.BF16 + memory.ADAM_STATES + memory.BF16) * trained
+    final = memory.BF16 * (params + (trained if lora_r else 0))
+    return int(((keep + 1) * per_checkpoint + final) / memory.GIB) + 1
 
 
 def model_shape_for(recipe: Recipe, recipe_path: str, plan: Plan) -> memory.ModelShape | None:
@@ -159,6 +166,8 @@ def estimate(
         offload_params=off_par,
     )
     plan.estimates.append(memory.training_estimate(shape, setup, gpu_gib))
+    if zero >= 3 and setup.lora_r and recipe.trainer == "grpo" and t.get("use_vllm"):
+        plan.estimates.append(memory.weight_sync_estimate(shape, setup, gpu_gib))
     util = float(t.get("vllm_gpu_memory_utilization", 0.9))
     tp = recipe.launch.vllm_tensor_parallel_size
     if layout.vllm_gpus:
@@ -173,6 +182,12 @@ def estimate(
                 memory.serving_estimate(rm_shape, len(layout.rm_gpus), gpu_gib, "reward-model GPU")
             )
     for est in plan.estimates:
+        if est.fits and est.role.startswith("training GPU") and est.total > 0.9 * est.gpu_bytes:
+            plan.warnings.append(
+                f"memory: {est.role} needs ~{est.total / memory.GIB:.1f} GiB of {est.gpu_bytes / memory.GIB:.0f} GiB: "
+                "under 10% left for fragmentation; GPUs with more memory (launch.gpu_memory_gib) or more nodes "
+                "leave room"
+            )
         if not est.fits:
             plan.warnings.append(
                 f"memory: {est.role} needs ~{est.total / memory.GIB:.1f} GiB of {est.gpu_bytes / memory.GIB:.0f} GiB: "

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from rl.stopping import stop_token_ids
 from verifiers.jsonl import read_jsonl
 
 log = logging.getLogger("rl.eval.generation")
@@ -100,6 +101,10 @@ class TransformersBackend:
             dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
             model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(self.device)
         self.model = model.eval()
+        # A base model's own eos is <|endoftext|>; the chat turn ends at <|im_end|>: stop on both (rl.stopping)
+        self.model.generation_config.eos_token_id = stop_token_ids(
+            self.tokenizer, self.model.generation_config.eos_token_id
+        )
         self.batch_size = batch_size or (32 if self.device == "cuda" else 8)
         self.max_new_tokens = GPU_MAX_NEW_TOKENS if self.device == "cuda" else CPU_MAX_NEW_TOKENS
         self.context = int(getattr(self.model.config, "max_position_embeddings", 0) or 1 << 30)
@@ -167,6 +172,7 @@ class VLLMBackend:
         engine.setdefault("tensor_parallel_size", max(1, torch.cuda.device_count()))
         self.llm = LLM(model=model_path, **engine)
         self.tokenizer = self.llm.get_tokenizer()
+        self.stop_ids = stop_token_ids(self.tokenizer)  # the turn end too, not only the model's eos
         # vLLM schedules its own batches; feeding it many prompts at once is what makes it fast.
         self.batch_size = batch_size or 1024
         self.max_new_tokens = GPU_MAX_NEW_TOKENS
@@ -185,6 +191,7 @@ class VLLMBackend:
             top_k=-1 if sampling.greedy else sampling.top_k,
             max_tokens=sampling.max_new_tokens or self.max_new_tokens,
             seed=sampling.seed,
+            stop_token_ids=self.stop_ids,
         )
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
         texts = [[c.text for c in o.outputs] for o in outputs]

@@ -36,16 +36,19 @@ def load(name: str, report: DataReport | None = None, **source) -> list[dict]:
 # 1. PrimeIntellect/verifiable-coding-problems
 
 
-def test_prime_intellect_python_literal_rows_load_and_other_languages_are_dropped_and_counted():
+def test_prime_intellect_python_literal_rows_load_with_their_language_and_others_are_dropped(tmp_path):
     raw = fixture_rows("PrimeIntellect/verifiable-coding-problems")
     with pytest.raises(json.JSONDecodeError):  # what crashed both stages before
         json.loads(raw[0]["verification_info"])
+    java = {**raw[0], "verification_info": raw[0]["verification_info"].replace("'python'", "'java'")}
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [*raw, java]))
     report = DataReport()
-    rows = load("PrimeIntellect/verifiable-coding-problems", report, task="code")
-    count = report[f"local:{HUB / 'PrimeIntellect/verifiable-coding-problems'}"]
-    assert (count.read, count.kept, dict(count.dropped)) == (7, 4, {"unsupported_language": 3})
-    assert all("programming language python" in r["prompt"][0]["content"] for r in rows)
-    stdio = json.loads(rows[0]["tests"])
+    ds, _ = load_mixture(DataSection(mixture=[DataSource(source=f"local:{tmp_path}", task="code")]), report)
+    count = report[f"local:{tmp_path}"]
+    assert (count.read, count.kept, dict(count.dropped)) == (8, 7, {"unsupported_language": 1})
+    languages = [json.loads(t).get("language") for t in ds["tests"]]
+    assert languages == ["python"] * 4 + ["rust", "cpp", "javascript"]  # each judged in its own language
+    stdio = json.loads(ds[0]["tests"])
     assert stdio["mode"] == "stdio" and stdio["tests"][0] == {"input": "3\n1 2 3\n", "output": "6\n"}
 
 

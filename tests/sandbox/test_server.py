@@ -11,7 +11,14 @@ def test_health_reports_ok_and_the_isolation_in_force(sbx):
 
 def test_stdio_correct_program_is_accepted_on_every_test(judge):
     r = judge(STDIO_SUM, tests=TWO_TESTS)
-    assert r == {"passed": 2, "total": 2, "verdicts": ["accepted", "accepted"], "reward": 1.0, "error": None}
+    assert r == {
+        "passed": 2,
+        "total": 2,
+        "verdicts": ["accepted", "accepted"],
+        "reward": 1.0,
+        "error": None,
+        "details": None,
+    }
 
 
 def test_stdio_partial_output_is_wrong_answer(judge):
@@ -94,7 +101,14 @@ def test_assert_mode_passes_when_check_returns(judge):
         == 1.0
     )
     r = judge("def add(a, b):\n    return a - b", mode="assert", test=test, entry_point="add")
-    assert r == {"passed": 0, "total": 1, "verdicts": ["runtime_error"], "reward": 0.0, "error": None}
+    assert r == {
+        "passed": 0,
+        "total": 1,
+        "verdicts": ["runtime_error"],
+        "reward": 0.0,
+        "error": None,
+        "details": None,
+    }
 
 
 def test_batch_returns_results_in_request_order(sbx):

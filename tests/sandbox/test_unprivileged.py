@@ -167,3 +167,19 @@ def test_without_namespaces_a_program_cannot_kill_its_worker_or_the_server(nobod
         nobody_sbx, "import os, signal\nos.kill(os.getpid(), 0)\nprint('self ok')", output="self ok"
     ) == ("accepted")
     assert os.path.exists(f"/proc/{nobody_server[1]}")
+
+
+def test_without_namespaces_cpp_compiles_runs_and_stays_contained(nobody_sbx):
+    if "cpp" not in nobody_sbx.get("/health").json()["languages"]:
+        pytest.skip("no g++ on this machine (.ci/run installs it)")
+    add = "#include <iostream>\nint main(){long long a,b;std::cin>>a>>b;std::cout<<a+b<<'\\n';}"
+    r = nobody_sbx.post(
+        "/judge", json={"code": add, "language": "cpp", "tests": [{"input": "2 3", "output": "5"}]}
+    )
+    assert r.json()["verdicts"] == ["accepted"]
+    assert judge(nobody_sbx, "int main(){volatile long x=0; while(1) x++;}", language="cpp", timeout_s=1) == (
+        "time_limit"
+    )
+    bomb = "#include <unistd.h>\nint main(){ while (1) fork(); }"
+    assert judge(nobody_sbx, bomb, language="cpp", timeout_s=2) == "time_limit"
+    assert judge(nobody_sbx, "int main( {", language="cpp") == "compile_error"

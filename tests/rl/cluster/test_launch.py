@@ -79,11 +79,47 @@ def test_one_node_gives_vllm_a_gpu_share_and_trains_on_the_rest(tmp_path):
     assert any("does not fit" in w and "model.lora.r=64" in w for w in plan.warnings)
 
 
-def test_lora_makes_the_one_node_plan_fit(tmp_path):
+def test_the_one_node_lora_plan_counts_the_whole_model_each_weight_sync_gathers(tmp_path):
     lora = "model.lora={r: 64, lora_alpha: 128, target_modules: all-linear}"
     plan = build_plan("stage1", STAGE1, nodes=1, overrides=[f"output_dir={tmp_path}", lora])
-    assert plan.errors == [] and plan.warnings == []
-    assert plan.estimates[0].total < 80 * GIB
+    assert plan.errors == []
+    train, sync = plan.estimates[:2]
+    assert train.total < 45 * GIB  # the step itself: sharded base + activations
+    assert sync.role.startswith("training GPU during the LoRA weight sync")
+    assert sync.get("whole model gathered to merge LoRA") > 61 * GIB  # 32.8B x 2 bytes on every GPU
+    assert 72 * GIB < sync.total <= 80 * GIB  # fits, only just: the plan says so
+    assert any("weight sync" in w and "under 10% left" in w for w in plan.warnings)
+    roomy = build_plan("stage1", STAGE1, nodes=1, gpu_gib=141, overrides=[f"output_dir={tmp_path}", lora])
+    assert roomy.errors == [] and roomy.warnings == []
+
+
+def test_full_fine_tuning_syncs_one_parameter_at_a_time_so_no_gathered_model_is_counted(tmp_path):
+    plan = build_plan("stage1", STAGE1, nodes=4, overrides=[f"output_dir={tmp_path}"])
+    assert not any("weight sync" in e.role for e in plan.estimates)
+
+
+def test_the_disk_check_counts_every_kept_checkpoint_with_its_16_bit_model_and_the_one_being_written(
+    tmp_path,
+):
+    plan = build_plan("stage1", STAGE1, nodes=4, overrides=[f"output_dir={tmp_path}"])
+    argv = next(s.argv for s in plan.steps if s.role == "preflight" and "--disk-gib" in s.argv)
+    params = 32.76e9  # save_total_limit 2: three checkpoints of 16 B/param while the third is written
+    need = (3 * 16 * params + 2 * params) / GIB
+    assert abs(int(argv[argv.index("--disk-gib") + 1]) - need) < 0.01 * need
+    lora = build_plan(
+        "stage1", STAGE1, nodes=4, overrides=[f"output_dir={tmp_path}", "model.lora={r: 64, lora_alpha: 128}"]
+    )
+    argv = next(s.argv for s in lora.steps if s.role == "preflight" and "--disk-gib" in s.argv)
+    assert int(argv[argv.index("--disk-gib") + 1]) < 100  # adapter checkpoints + the merged final model
+
+
+def test_training_nodes_require_vllm_because_the_trainer_imports_trls_vllm_client(tmp_path):
+    plan = build_plan("stage1", STAGE1, nodes=4, overrides=[f"output_dir={tmp_path}"])
+    for step in (s for s in plan.steps if s.role == "preflight"):
+        required = step.argv[step.argv.index("--require") + 1].split(",")
+        assert "vllm" in required, step.node
+        if step.node != 0:
+            assert "flash_attn" in required
 
 
 def test_stage2_serves_the_reward_model_beside_vllm_and_points_training_at_it(tmp_path):

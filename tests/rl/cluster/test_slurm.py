@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -16,10 +18,17 @@ SANDBOX_HEALTH = ",".join(f"http://127.0.0.1:{8080 + i}/health" for i in range(8
 SRUN = """#!{python}
 # Records its arguments, one JSON file per call. Services run until killed (or die at once with
 # $STUB_SERVICE_DIES); a command containing $STUB_FAIL fails; one containing $STUB_SLOW takes 3 s.
+# With $STUB_TRAIN_STOPS, training runs until the job's stop file appears, then exits 75 as rl train does.
 import json, os, sys, tempfile, time
 fd, _ = tempfile.mkstemp(dir=os.environ["STUB_CALLS"], suffix=".json")
 os.write(fd, json.dumps(sys.argv[1:]).encode())
 cmd = sys.argv[-1]
+if os.environ.get("STUB_TRAIN_STOPS") and "accelerate launch" in cmd:
+    stop, deadline = os.environ["OPEN_QWQ_STOP_FILE"], time.time() + 60
+    open(os.path.join(os.environ["STUB_CALLS"], "train-started"), "a").close()
+    while not os.path.exists(stop) and time.time() < deadline:
+        time.sleep(0.05)
+    sys.exit(75 if os.path.exists(stop) else 0)
 if "vllm-serve" in cmd or "reward_model serve" in cmd:
     sys.exit(1) if os.environ.get("STUB_SERVICE_DIES") else time.sleep(600)
 if os.environ.get("STUB_SLOW") and os.environ["STUB_SLOW"] in cmd:
@@ -32,6 +41,14 @@ if [[ $1 == show && $2 == hostnames ]]; then printf '%s\\n' {hosts}; else echo "
 
 
 def run_sbatch(tmp_path: Path, **stub_env: str) -> tuple[subprocess.CompletedProcess, list[list[str]]]:
+    env, calls = stubbed_slurm(tmp_path, **stub_env)
+    proc = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=300)
+    recorded = [json.loads(p.read_text()) for p in calls.glob("*.json")]
+    return proc, recorded
+
+
+def stubbed_slurm(tmp_path: Path, **stub_env: str) -> tuple[dict[str, str], Path]:
+    """The environment of a batch job whose srun/scontrol are the stubs above; and where calls land."""
     stubs, calls = tmp_path / "bin", tmp_path / "calls"
     stubs.mkdir()
     calls.mkdir()
@@ -54,9 +71,7 @@ def run_sbatch(tmp_path: Path, **stub_env: str) -> tuple[subprocess.CompletedPro
         "ARGS": f"output_dir={tmp_path}/run",
         "PY": sys.executable,
     }
-    proc = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120)
-    recorded = [json.loads(p.read_text()) for p in calls.glob("*.json")]
-    return proc, recorded
+    return env, calls
 
 
 def srun_call(host: str, log: str, command: str) -> list[str]:
@@ -88,7 +103,7 @@ def expected_calls(run: str) -> list[list[str]]:
             srun_call(
                 host,
                 f"{logs}/preflight-node{node}.log",
-                f"python -m rl preflight --gpus 8 --run-dir {run} --disk-gib 916 --require flash_attn --skip image",
+                f"python -m rl preflight --gpus 8 --run-dir {run} --disk-gib 1526 --require vllm,flash_attn --skip image",
             ),
             srun_call(
                 host, f"{logs}/sandbox-node{node}.log", f"{ENV} python -m sandbox up --replicas 8 --port 8080"
@@ -144,3 +159,24 @@ def test_a_service_that_dies_stops_the_job_naming_it_before_training(tmp_path):
     assert "open-qwq: service step on node 0 (gpu01) exited during the" in proc.stderr
     assert f"see {tmp_path}/run/logs/vllm-node0.log" in proc.stderr
     assert not any("accelerate launch" in call[-1] for call in recorded)
+
+
+def test_the_time_limit_signal_checkpoints_through_the_stop_file_then_requeues(tmp_path):
+    env, calls = stubbed_slurm(tmp_path, train_stops="1")
+    env["OPEN_QWQ_STOP_FILE"] = str(tmp_path / "stop")
+    job = subprocess.Popen(
+        ["bash", str(SCRIPT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not (calls / "train-started").exists() and job.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert (calls / "train-started").exists(), "training never started"
+        job.send_signal(signal.SIGUSR1)  # what --signal=B:USR1@<lead> sends the batch shell
+        out, err = job.communicate(timeout=120)
+    finally:
+        job.kill()
+    assert job.returncode == 0, err
+    assert (calls / "scontrol.log").read_text().splitlines() == ["scontrol requeue 4242"]
+    assert "stopped for the time limit; requeueing job 4242" in err and "finished" not in out
+    assert not (tmp_path / "stop").exists()  # the requeued run starts without the old request

@@ -1,0 +1,46 @@
+"""The completions table of a logged step is a bounded sample, not every completion of the step."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from rl.recipe import recipe_from_dict
+from rl.train import run_stage
+
+
+def test_each_step_logs_a_bounded_sample_of_completions(tmp_path):
+    from rl.smoke.tiny import build_tiny
+
+    tiny = build_tiny(tmp_path.parent / "tiny")
+    rows = [{"prompt": [{"role": "user", "content": f"say {i}"}], "task": "chat"} for i in range(8)]
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    recipe = recipe_from_dict(
+        {
+            "name": "t",
+            "stage": "stage1",
+            "output_dir": str(tmp_path / "run"),
+            "model": {"name_or_path": str(tiny), "dtype": "float32"},
+            "data": {"mixture": [{"source": f"local:{data}"}]},
+            "rewards": [{"name": "format"}],
+            "wandb": {"enabled": False, "completions_per_step": 4},
+            "training": {
+                "max_steps": 2,
+                "per_device_train_batch_size": 8,
+                "num_generations": 4,
+                "max_completion_length": 4,
+                "log_completions": True,
+                "save_strategy": "no",
+                "activation_checkpointing": False,
+            },
+        }
+    )
+    run_stage(recipe)
+    tables = sorted((tmp_path / "run" / "completions").glob("*.parquet"))
+    assert len(tables) == 2
+    for table in tables:
+        frame = pd.read_parquet(table)
+        assert len(frame) == 4  # one group of 4 of the 8 completions the step generated
+        assert frame["prompt"].astype(str).nunique() == 1
