@@ -88,7 +88,15 @@ def load_source(src: DataSource, seed: int = 0) -> Dataset:
             raise DataError(f"{src.source} (split {src.split}) has no rows")
         ds = Dataset.from_list([_normalise(r) for r in rows])
     else:
-        ds = load_dataset(src.source, src.subset, split=src.split)
+        try:
+            ds = load_dataset(src.source, src.subset, split=src.split)
+        except Exception as e:  # offline, unknown id, gated, bad split: one message, not a traceback
+            cause = str(e).splitlines()[0] if str(e) else ""
+            raise DataError(
+                f"{src.source} (split {src.split}) could not be loaded from the Hugging Face hub "
+                f"({type(e).__name__}: {cause}). Check the id and split; on a machine without internet, fetch it "
+                "first on one that has it (`python -m rl download RECIPE.yaml`) and run with HF_HUB_OFFLINE=1"
+            ) from e
     if src.columns:
         missing = [c for c in src.columns if c not in ds.column_names]
         if missing:

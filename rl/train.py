@@ -19,16 +19,27 @@ from rl.recipe import Recipe, RecipeError, load_recipe
 
 
 def run_stage(recipe: Recipe, callbacks: list[Any] | None = None) -> Path:
-    """Train one stage and return its run dir (final checkpoint at its root); resumes a killed run."""
+    """Train one stage and return its run dir (final checkpoint at its root); resumes a killed run.
+
+    The services its rewards need are checked (a single process starts its own sandbox) before any model
+    loads; a reward that keeps failing mid-run stops it with rl.services.RewardFailureError."""
+    from rl.console import quiet_libraries
+    from rl.services import stage_services
+
+    quiet_libraries()
     run_dir = recipe.run_dir
-    with restored_env(WANDB_VARS):  # the next stage in this process decides its wandb mode afresh
+    with restored_env(WANDB_VARS), stage_services(recipe):  # the next stage decides its wandb mode afresh
         trainer = build_trainer(recipe, callbacks)
         resume = last_checkpoint(run_dir)
         if resume is not None:
             print(f"resuming {run_dir} from {resume.name}", file=sys.stderr)
         trainer.train(resume_from_checkpoint=str(resume) if resume else None)
         trainer.save_model(str(run_dir))
-        trainer.processing_class.save_pretrained(str(run_dir))
+        if trainer.is_world_process_zero():
+            from rl.model_card import write_model_card
+
+            trainer.processing_class.save_pretrained(str(run_dir))
+            write_model_card(recipe, run_dir)  # over TRL's card, which names no base for a chained stage
         if "wandb" in trainer.args.report_to:
             import wandb
 
@@ -37,7 +48,15 @@ def run_stage(recipe: Recipe, callbacks: list[Any] | None = None) -> Path:
     return run_dir
 
 
-WANDB_VARS = ("WANDB_MODE", "WANDB_DIR", "WANDB_PROJECT", "WANDB_ENTITY", "WANDB_SILENT")
+WANDB_VARS = (
+    "WANDB_MODE",
+    "WANDB_DIR",
+    "WANDB_PROJECT",
+    "WANDB_ENTITY",
+    "WANDB_SILENT",
+    "WANDB_RUN_ID",
+    "WANDB_RESUME",
+)
 
 
 @contextlib.contextmanager
@@ -87,6 +106,7 @@ def build_trainer(recipe: Recipe, callbacks: list[Any] | None = None, trainer_cl
         from rl.rewards import build_rewards
 
         reward_funcs, _ = build_rewards(recipe)  # weights reach TRL as args.reward_weights
+        completion_tables(recipe)
         trainer = (trainer_cls or GRPOTrainer)(reward_funcs=reward_funcs, **common)
     else:
         from trl import SFTTrainer
@@ -94,6 +114,17 @@ def build_trainer(recipe: Recipe, callbacks: list[Any] | None = None, trainer_cl
         trainer = (trainer_cls or SFTTrainer)(**common)
     attach_evaluation(recipe, trainer)
     return trainer
+
+
+def completion_tables(recipe: Recipe) -> None:
+    """TRL's sample-completions table on the console every `console.completions_every` steps (rl.console)."""
+    import torch
+
+    from rl.console import completion_tables as every
+    from rl.console import default_table_every
+
+    n = recipe.console.completions_every
+    every(default_table_every(torch.cuda.is_available()) if n is None else n)
 
 
 def check_model(recipe: Recipe) -> str:
@@ -168,7 +199,10 @@ def wandb_mode(recipe: Recipe) -> str:
 
 
 def setup_wandb(recipe: Recipe) -> bool:
-    """Point wandb at the run dir (runs/<name>/<stage>/wandb/) through its environment; True when on."""
+    """Point wandb at the run dir (runs/<name>/<stage>/wandb/) through its environment; True when on.
+
+    The run id is kept in the run dir (`wandb-run-id`) and resumed ("allow"): a restarted or requeued job
+    continues the same wandb run, one curve per stage, instead of starting a new one."""
     mode = wandb_mode(recipe)
     if mode == "disabled":
         return False
@@ -178,7 +212,22 @@ def setup_wandb(recipe: Recipe) -> bool:
     if recipe.wandb.entity:
         os.environ["WANDB_ENTITY"] = recipe.wandb.entity
     os.environ.setdefault("WANDB_SILENT", "true")
+    os.environ["WANDB_RUN_ID"] = wandb_run_id(recipe.run_dir)
+    os.environ["WANDB_RESUME"] = "allow"
     return True
+
+
+def wandb_run_id(run_dir: Path) -> str:
+    """The run dir's wandb id: made once (random, as wandb's own), then read back by every restart."""
+    path = run_dir / "wandb-run-id"
+    if path.is_file() and path.read_text().strip():
+        return path.read_text().strip()
+    import secrets
+
+    run_id = secrets.token_hex(4)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(run_id + "\n")
+    return run_id
 
 
 def last_checkpoint(run_dir: Path) -> Path | None:
@@ -216,15 +265,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--print", action="store_true", help="print the resolved recipe and exit")
     args = parser.parse_args(argv)
+    from rl.data import DataError
+    from rl.services import RewardFailureError, ServiceError
+
     try:
         recipe = load_recipe(args.recipe, args.overrides)
         if args.print:
             print(recipe.to_yaml(), end="")
             return 0
         run_dir = run_stage(recipe)
-    except RecipeError as e:
+    except (RecipeError, DataError, ServiceError) as e:  # fix the recipe, the data or the service: say which
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except RewardFailureError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     print(f"done: {run_dir}")
     return 0
 
