@@ -34,7 +34,7 @@ test: install  ## run the whole test suite
 smoke: install  ## stage 0 -> 1 -> 2 on CPU with a tiny model, then runs/smoke/report.json
 	$(PY) -m rl smoke
 
-# Cluster stages (rl/launch.py). NODES/GPUS_PER_NODE default to the recipe's launch section; ARGS adds
+# Cluster stages (rl/cluster/launch.py). NODES/GPUS_PER_NODE default to the recipe's launch section; ARGS adds
 # recipe overrides. With sbatch on PATH the stage is submitted (recipes/slurm/stage.sbatch); without Slurm
 # run `make stage1 NODE_RANK=k HOSTS=h0,h1,...` on every node (node 0 first).
 define STAGE_RUN

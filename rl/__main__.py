@@ -1,4 +1,5 @@
-"""`python -m rl <command>`: one entry point, each command a module with `main(argv) -> int`."""
+"""`python -m rl <command>`: one entry point; each command is `module` (its `main(argv) -> int`) or
+`module:function` taking the same argv."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import sys
 
 COMMANDS = {
     "train": ("rl.train", "run one stage from a recipe: python -m rl train RECIPE.yaml [key=value ...]"),
-    "smoke": ("rl.smoke", "stage 0 -> 1 -> 2 on CPU with a tiny model, then the report"),
-    "eval": ("rl.eval", "score a checkpoint on public benchmarks"),
+    "smoke": ("rl.smoke.pipeline", "stage 0 -> 1 -> 2 on CPU with a tiny model, then the report"),
+    "eval": ("rl.eval.evaluate", "score a checkpoint on public benchmarks"),
     "report": ("rl.report", "training curves and eval scores of several runs, side by side"),
-    "plot": ("rl.plot", "reward / reward std / length / KL curves of runs to a PNG"),
-    "launch": ("rl.launch", "the cluster launch plan for a stage (--dry-run prints and validates it)"),
-    "preflight": ("rl.preflight", "check a cluster node before training"),
+    "plot": ("rl.report:plot_main", "reward / reward std / length / KL curves of runs to a PNG"),
+    "launch": (
+        "rl.cluster.launch",
+        "the cluster launch plan for a stage (--dry-run prints and validates it)",
+    ),
+    "preflight": ("rl.cluster.preflight", "check a cluster node before training"),
     "bench": ("rl.bench", "time per GRPO step split into generation, reward and optimisation"),
 }
 
@@ -33,8 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"unknown command {command!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[command][0])
-    return int(module.main(rest) or 0)
+    module_name, _, function = COMMANDS[command][0].partition(":")
+    entry = getattr(importlib.import_module(module_name), function or "main")
+    return int(entry(rest) or 0)
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ def prepare(recipe_path: Path, overrides: list[str], steps: int, workdir: Path) 
     model = load_recipe(recipe_path, overrides).model_path  # resolved against the recipe's own run dir
     hub_id = model.count("/") == 1 and not Path(model).exists()
     if not hub_id and not (Path(model) / "config.json").is_file():
-        from rl.tiny import (
+        from rl.smoke.tiny import (
             build_tiny,
         )  # the chained checkpoint is not there: time the same shapes on the tiny model
 

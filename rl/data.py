@@ -36,7 +36,7 @@ COLUMNS = (
     "id",
 )
 # Where `local:<name>` looks after the path itself: <root>/<name>/<split>.jsonl or <root>/<name>.jsonl.
-# rl/data/smoke/<task>/<split>.jsonl holds the bundled smoke tasks (rl/tasks.py writes them).
+# rl/data/smoke/<task>/<split>.jsonl holds the bundled smoke tasks (rl/smoke/tasks.py writes them).
 BUNDLED_ROOTS = (Path(__file__).resolve().parent / "data",)
 
 

@@ -67,15 +67,15 @@ class DataSection:
 
 @dataclass
 class RewardSpec:
-    name: str  # a key of rl.rewards.REGISTRY
+    name: str  # a name in rl.rewards.REWARDS
     weight: float = 1.0
     kwargs: dict[str, Any] = field(default_factory=dict)  # bound with functools.partial
-    tasks: list[str] | None = None  # rows it scores, by `task` column; None: rl.rewards.TASKS default
+    tasks: list[str] | None = None  # rows it scores, by `task` column; None: its REWARDS entry's tasks
 
 
 @dataclass
 class SandboxSection:
-    url: str | None = None  # -> SANDBOX_URL; comma-separated for several servers
+    url: str | None = None  # the code reward's sandbox server(s), comma-separated; the launcher fills it
     replicas: int = 1
 
 
@@ -122,7 +122,7 @@ class ConsoleSection:
 
 @dataclass
 class LaunchSection:
-    """Cluster launch plan (rl/launch.py, `make stage1/stage2`); ignored by `python -m rl train`."""
+    """Cluster launch plan (rl/cluster/launch.py, `make stage1/stage2`); ignored by `python -m rl train`."""
 
     nodes: int = 1
     gpus_per_node: int = 8

@@ -1,9 +1,13 @@
-"""`python -m rl report RUN_DIR... [--out DIR]`: training curves and evaluation scores of runs side by side.
+"""`python -m rl report` and `python -m rl plot`: training curves and evaluation scores of runs side by side.
 
+`report RUN_DIR... [--out DIR]`:
 Reads each run's `metrics.jsonl` (reward curves, and `eval/<suite>/pass@1` logged by the evaluation hook) and
 its evaluation reports (`eval/results.json` of the final checkpoint, `checkpoint-N/eval/results.json`), and
 writes `report.png` (one panel per curve, one line per run) and `report.md` (a table per run and suite).
 A directory holding stage directories (`runs/smoke`) stands for all its stages.
+
+`plot RUN_DIR... [--out PNG]`: the same drawing, restricted to the reward, reward std, completion length and KL
+panels; a panel whose metric no run logged (e.g. KL with beta=0) says so instead of staying silently empty.
 """
 
 from __future__ import annotations
@@ -24,8 +28,15 @@ CURVES = {
     "kl": "KL to reference",
     "loss": "loss",
 }
+PLOT_CURVES = ("reward", "reward_std", "completions/mean_length", "kl")  # `python -m rl plot`'s panels
 SMOOTH_FROM = 20  # curves with at least this many points get a running mean over faint raw values
 EVAL_KEY = re.compile(r"^eval/(?P<suite>[^/]+)/pass@1$")
+
+
+def series(rows: list[dict[str, Any]], key: str) -> tuple[list[float], list[float]]:
+    """(steps, values) of the logged rows that hold a number for `key` (the trainer's summary line has none)."""
+    points = [(r["step"], r[key]) for r in rows if isinstance(r.get(key), int | float) and "step" in r]
+    return [p[0] for p in points], [p[1] for p in points]
 
 
 @dataclass
@@ -38,10 +49,7 @@ class Run:
     )  # step or "final" -> report
 
     def curve(self, key: str) -> tuple[list[float], list[float]]:
-        points = [
-            (m["step"], m[key]) for m in self.metrics if isinstance(m.get(key), (int, float)) and "step" in m
-        ]
-        return [p[0] for p in points], [p[1] for p in points]
+        return series(self.metrics, key)
 
     def eval_curve(self, suite: str) -> tuple[list[float], list[float]]:
         """pass@1 per evaluated step: the hook's logged values, else the checkpoints' saved reports."""
@@ -135,17 +143,26 @@ def _smooth(values: list[float]) -> list[float]:
     ]
 
 
-def plot(runs: list[Run], out: Path) -> Path:
+def plot(
+    runs: list[Run],
+    out: Path,
+    curves: dict[str, str] = CURVES,
+    always: tuple[str, ...] = (),
+    evals: bool = True,
+) -> Path:
     """One panel per curve any run has (training curves, then pass@1 per suite), one color per run;
-    a final checkpoint's score is a dotted line."""
+    a final checkpoint's score is a dotted line. Curves in `always` get a panel even when no run logged them."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    panels = [(k, title, False) for k, title in CURVES.items() if any(r.curve(k)[0] for r in runs)]
-    panels += [(s, f"{s} pass@1", True) for s in sorted({s for r in runs for s in r.suites()})]
+    panels = [
+        (k, title, False) for k, title in curves.items() if k in always or any(r.curve(k)[0] for r in runs)
+    ]
+    if evals:
+        panels += [(s, f"{s} pass@1", True) for s in sorted({s for r in runs for s in r.suites()})]
     if not panels:
         raise ValueError("none of the runs has metrics or evaluation scores to plot")
     cols = min(3, len(panels))
@@ -167,6 +184,8 @@ def plot(runs: list[Run], out: Path) -> Path:
         ax.set_title(title)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
+        if not is_eval and not any(r.curve(key)[0] for r in runs):
+            ax.text(0.5, 0.5, f"no run logged {key}", ha="center", va="center", transform=ax.transAxes)
         if is_eval:
             ax.set_ylim(-0.02, 1.02)
     for ax in list(axes.flat)[len(panels) :]:
@@ -243,4 +262,27 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "report.md").write_text(text)
     print(text)
     print(f"wrote {image} and {args.out / 'report.md'}")
+    return 0
+
+
+def plot_main(argv: list[str] | None = None) -> int:
+    """`python -m rl plot RUN_DIR... [--out PNG]`: reward, reward std, length and KL curves to one PNG."""
+    parser = argparse.ArgumentParser(
+        prog="python -m rl plot", description="reward, reward std, completion length and KL curves of runs"
+    )
+    parser.add_argument("run_dirs", nargs="+", type=Path, help="run directories holding metrics.jsonl")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="PNG path (default: <first run dir>/curves.png)"
+    )
+    args = parser.parse_args(argv)
+    missing = [d for d in args.run_dirs if not (d / "metrics.jsonl").is_file()]
+    if missing:
+        print(
+            f"error: no metrics.jsonl in {', '.join(map(str, missing))}: is it a run directory?",
+            file=sys.stderr,
+        )
+        return 2
+    runs = [load_run(d, _label(d)) for d in args.run_dirs]
+    curves = {k: CURVES[k] for k in PLOT_CURVES}
+    print(plot(runs, args.out or args.run_dirs[0] / "curves.png", curves, always=PLOT_CURVES, evals=False))
     return 0

@@ -1,4 +1,7 @@
-"""Reward registry: recipe reward names -> TRL reward functions from `verifiers/`.
+"""Reward registry: one table (`REWARDS`) of recipe reward names -> TRL reward functions from `verifiers/`.
+
+Each entry names the function, the rows it owns (`task`), whether it is slow (overlapped), and where its
+settings come from: always the recipe (a section such as `sandbox`, or the reward's own `kwargs`).
 
 Every function returned by `build_rewards` is a TRL reward function named after its recipe name (so TRL
 logs `rewards/<name>/mean`), wrapped here and only here:
@@ -22,10 +25,10 @@ import functools
 import importlib
 import logging
 import math
-import os
 import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from verifiers import failures
@@ -37,53 +40,141 @@ log = logging.getLogger("rl.rewards")
 
 RewardFunc = Callable[..., list[float | None]]
 
-# recipe name -> "module:attribute". reward_model's is a factory, called with the recipe's reward_model section.
-REGISTRY: dict[str, str] = {
-    "math_accuracy": "verifiers.math:math_reward",
-    "code_execution": "verifiers.code:code_reward",
-    "ifeval": "verifiers.rules.ifeval:ifeval_reward",
-    "format": "verifiers.rules.format:format_reward",
-    "language": "verifiers.rules.language:language_consistency_reward",
-    "repetition": "verifiers.rules.repetition:repetition_reward",
-    "overlong": "verifiers.rules.length:overlong_penalty_reward",
-    "tool_call": "verifiers.rules.tool_call:tool_call_reward",
-    "reward_model": "verifiers.reward_model:make_reward_function",
-}
-# Rewards that wait on sympy worker processes, the sandbox or a reward-model server: overlapped with each
-# other. The rule rewards take microseconds per row and stay inline (a thread hop would cost more).
-SLOW = {"math_accuracy", "code_execution", "reward_model"}
 
-# Rows each reward scores by default, by the `task` column (RewardSpec.tasks overrides); None: every row.
-# Other rows get None without calling the verifier, so TRL's nan-aware means count only owned rows.
-TASKS: dict[str, list[str] | None] = {
-    "math_accuracy": ["math"],
-    "code_execution": ["code"],
-    "ifeval": ["ifeval"],
-    "tool_call": ["tool"],
-}
+@dataclass(frozen=True)
+class Reward:
+    """One registered reward: all that recipe validation, training, evaluation and the docs know about it."""
+
+    name: str  # the recipe name; TRL logs it as rewards/<name>/mean
+    target: str  # "module:attribute" of the verifier's TRL reward function (or, with `factory`, its builder)
+    checks: str  # what it checks, for the docs table
+    tasks: tuple[str, ...] | None = (
+        None  # rows it scores by `task` column (RewardSpec.tasks overrides); None: all
+    )
+    slow: bool = (
+        False  # waits on worker processes, the sandbox or a server: overlapped with the other slow ones
+    )
+    settings: Callable[[Recipe | None], dict[str, Any]] | None = None  # recipe sections -> keyword settings
+    settings_doc: str = ""  # where its settings come from, for the docs table
+    factory: bool = (
+        False  # `target` builds the reward function from the settings instead of taking them per call
+    )
 
 
-def resolve(name: str, recipe: Recipe | None = None) -> RewardFunc:
-    """The plain verifier function for a registry name (a factory is called with the recipe's config)."""
+def _code_settings(recipe: Recipe | None) -> dict[str, Any]:
+    """The sandbox the recipe names (the launcher fills `sandbox.url`); unset, code_reward reads SANDBOX_URL."""
+    url = recipe.sandbox.url if recipe is not None else None
+    return {"sandbox_url": url} if url else {}
+
+
+def _reward_model_settings(recipe: Recipe | None) -> dict[str, Any]:
+    section = recipe.reward_model if recipe is not None else None
+    if section is None or not section.path_or_url:
+        raise RuntimeError("reward reward_model needs reward_model.path_or_url in the recipe")
+    return {
+        "path_or_url": section.path_or_url,
+        "batch_size": section.batch_size,
+        "normalize": section.normalize,
+    }
+
+
+# The one table of rewards. Everything else derives from it: REGISTRY (recipe validation, `resolve`), TASKS
+# (routing), SLOW (overlap), TASK_REWARDS (evaluation scores each task with its training reward), and the
+# README's reward table (`markdown_table`, checked by tests/rl/test_rewards.py).
+REWARDS: tuple[Reward, ...] = (
+    Reward(
+        "math_accuracy",
+        "verifiers.math:math_reward",
+        'the final answer (after the last `</think>`; last `\\boxed{}` or "final answer is") against the gold, '
+        "mathematically (latex2sympy2_extended + sympy) in a persistent worker pool with hard timeouts",
+        tasks=("math",),
+        slow=True,
+    ),
+    Reward(
+        "code_execution",
+        "verifiers.code:code_reward",
+        "the last fenced program after `</think>`, judged by the sandbox (binary, fraction or Codeforces-style)",
+        tasks=("code",),
+        slow=True,
+        settings=_code_settings,
+        settings_doc="`sandbox.url` (the launcher fills it); kwargs `scoring`: binary, fraction, codeforces",
+    ),
+    Reward(
+        "ifeval",
+        "verifiers.rules.ifeval:ifeval_reward",
+        "all 25 IFEval instruction ids, strict and loose, offline",
+        tasks=("ifeval",),
+    ),
+    Reward("format", "verifiers.rules.format:format_reward", "`<think>…</think>` structure"),
+    Reward(
+        "language",
+        "verifiers.rules.language:language_consistency_reward",
+        "answer in the prompt's language",
+    ),
+    Reward("repetition", "verifiers.rules.repetition:repetition_reward", "loops and repeated n-grams"),
+    Reward(
+        "overlong",
+        "verifiers.rules.length:overlong_penalty_reward",
+        "DAPO soft over-length penalty",
+        settings_doc="kwargs `max_completion_length` (= training.max_completion_length), `overlong_buffer`",
+    ),
+    Reward(
+        "tool_call",
+        "verifiers.rules.tool_call:tool_call_reward",
+        "`<tool_call>{json}</tool_call>` against the tool schema and expected call, BFCL AST rules",
+        tasks=("tool",),
+    ),
+    Reward(
+        "reward_model",
+        "verifiers.reward_model:make_reward_function",
+        "a reward model on the text after `</think>`, in-process or over HTTP, normalised per prompt group",
+        slow=True,
+        settings=_reward_model_settings,
+        settings_doc="`reward_model.path_or_url`, `.batch_size`, `.normalize`",
+        factory=True,
+    ),
+)
+REGISTRY: dict[str, Reward] = {r.name: r for r in REWARDS}
+SLOW = frozenset(r.name for r in REWARDS if r.slow)
+TASKS: dict[str, list[str] | None] = {r.name: list(r.tasks) for r in REWARDS if r.tasks is not None}
+TASK_REWARDS: dict[str, str] = {task: r.name for r in REWARDS for task in r.tasks or ()}
+
+
+def markdown_table() -> str:
+    """The README's reward table, generated from REWARDS (`python -m rl.rewards` prints it)."""
+    lines = [
+        "| recipe name | function | rows (`task`) | what it checks | settings |",
+        "|---|---|---|---|---|",
+    ]
+    for r in REWARDS:
+        function = r.target.replace(":", ".")
+        tasks = ", ".join(r.tasks) if r.tasks else "all"
+        lines.append(f"| `{r.name}` | `{function}` | {tasks} | {r.checks} | {r.settings_doc or '–'} |")
+    return "\n".join(lines) + "\n"
+
+
+def resolve(name: str, recipe: Recipe | None = None, **settings: Any) -> RewardFunc:
+    """The plain verifier function for a registered name, with its settings: those the table takes from
+    `recipe`, then `settings` given here (evaluation, tests) on top. A factory is called with them."""
     if name not in REGISTRY:
         raise KeyError(f"unknown reward {name!r}; registered: {', '.join(REGISTRY)}")
-    module_name, _, attr = REGISTRY[name].partition(":")
+    entry = REGISTRY[name]
+    module_name, _, attr = entry.target.partition(":")
     try:
         fn = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as e:
-        raise RuntimeError(f"reward {name!r} needs {REGISTRY[name]}, which cannot be imported: {e}") from e
-    if name == "reward_model":
-        section = recipe.reward_model if recipe is not None else None
-        if section is None or not section.path_or_url:
-            raise RuntimeError("reward reward_model needs reward_model.path_or_url in the recipe")
-        fn = fn(section.path_or_url, batch_size=section.batch_size, normalize=section.normalize)
-    return fn
+        raise RuntimeError(f"reward {name!r} needs {entry.target}, which cannot be imported: {e}") from e
+    # A factory without a recipe or settings asks its settings function, which names what is missing.
+    if entry.settings is not None and (recipe is not None or (entry.factory and not settings)):
+        settings = {**entry.settings(recipe), **settings}
+    if entry.factory:
+        return fn(**settings)
+    return functools.partial(fn, **settings) if settings else fn
 
 
 def build_rewards(recipe: Recipe) -> tuple[list[Callable[..., Any]], list[float]]:
-    """The recipe's reward functions (named, routed, kwargs bound; the SLOW ones overlapped) and weights."""
-    if recipe.sandbox.url and any(r.name == "code_execution" for r in recipe.rewards):
-        os.environ["SANDBOX_URL"] = recipe.sandbox.url
+    """The recipe's reward functions (named, routed, settings and kwargs bound; the SLOW ones overlapped) and
+    weights."""
     funcs = [
         (overlapped if spec.name in SLOW else routed)(
             bind(resolve(spec.name, recipe), spec), spec.name, spec.tasks or TASKS.get(spec.name)
@@ -196,3 +287,7 @@ def call_sync(reward: Callable[..., Any], completions: list, **kwargs: Any) -> l
     """Call a reward built here outside a trainer (tests, evaluation): runs its coroutine to completion."""
     result = reward(completions, **kwargs)
     return asyncio.run(result) if asyncio.iscoroutine(result) else result
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")

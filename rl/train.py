@@ -244,10 +244,10 @@ def last_checkpoint(run_dir: Path) -> Path | None:
 
 
 def attach_evaluation(recipe: Recipe, trainer: Any) -> None:
-    """Score every saved checkpoint on the recipe's suites (rl.eval), ahead of the metrics loggers."""
+    """Score every saved checkpoint on the recipe's suites (rl.eval.evaluate), ahead of the metrics loggers."""
     if not recipe.evaluation.suites:
         return
-    from rl.eval import EvalCallback
+    from rl.eval.callback import EvalCallback
 
     ev = recipe.evaluation
     EvalCallback(ev.suites, limit=ev.limit, samples=ev.samples).attach(trainer)

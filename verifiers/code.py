@@ -1,8 +1,9 @@
 """Code reward: run each completion's final program against its tests in the sandbox server.
 
 `code_reward` is a TRL reward function. It extracts the last fenced code block after `</think>`, sends
-the programs in batches to `/judge_batch` on the server(s) named by SANDBOX_URL (comma-separated; a
-batch goes to each in turn), retries server errors on the next server, and scores:
+the programs in batches to `/judge_batch` on the sandbox server(s) at `sandbox_url` (the recipe's
+`sandbox.url`, which rl.rewards binds; used on its own, the SANDBOX_URL environment variable), comma-separated
+(a batch goes to each in turn), retries server errors on the next server, and scores:
 
 - `binary` (default): 1.0 when every test passes, else 0.0
 - `fraction`: the fraction of tests passed
@@ -63,11 +64,14 @@ def _spec(tests: Any) -> dict[str, Any] | None:
     return json.loads(tests) if isinstance(tests, str) else dict(tests)
 
 
-def _servers() -> list[str]:
-    urls = [u.strip() for u in os.environ.get("SANDBOX_URL", "").split(",") if u.strip()]
+def _servers(sandbox_url: str | None = None) -> list[str]:
+    """The sandbox URLs: `sandbox_url` (the recipe's sandbox.url), else SANDBOX_URL for standalone use."""
+    raw = sandbox_url or os.environ.get("SANDBOX_URL", "")
+    urls = [u.strip() for u in raw.split(",") if u.strip()]
     if not urls:
         raise RuntimeError(
-            "SANDBOX_URL is not set: start a sandbox (python -m sandbox serve|up) and export its URL"
+            "no sandbox URL: set sandbox.url in the recipe (or SANDBOX_URL when calling code_reward on its own) "
+            "to a running sandbox (python -m sandbox serve|up)"
         )
     return urls
 
@@ -80,10 +84,9 @@ def _client(url: str) -> httpx.Client:
     return httpx.Client(base_url=url.rstrip("/"), timeout=900)
 
 
-def _post_batch(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _post_batch(bodies: list[dict[str, Any]], urls: list[str]) -> list[dict[str, Any]]:
     """POST one batch, moving to the next server on connection errors, 429 and 5xx; raises when all fail."""
     global _rr
-    urls = _servers()
     with _rr_lock:
         start, _rr = _rr, _rr + 1
     last = "no attempt"
@@ -119,9 +122,18 @@ def _score(result: dict[str, Any], scoring: str) -> float | None:
     return 1.0 if result["passed"] == total else 0.0
 
 
-def code_reward(completions: list[Any], tests: list[Any], **kwargs: Any) -> list[float | None]:
-    """TRL reward: one score per completion; None for non-code rows and for rows the sandbox failed on."""
-    scoring = kwargs.get("scoring") or os.environ.get("CODE_REWARD_SCORING", "binary")
+def code_reward(
+    completions: list[Any],
+    tests: list[Any],
+    sandbox_url: str | None = None,
+    scoring: str | None = None,
+    **kwargs: Any,
+) -> list[float | None]:
+    """TRL reward: one score per completion; None for non-code rows and for rows the sandbox failed on.
+
+    `sandbox_url` and `scoring` come from the recipe (`sandbox.url`, the reward's `kwargs`); on its own,
+    the sandbox is SANDBOX_URL and the scoring binary."""
+    scoring = scoring or "binary"
     if scoring not in SCORINGS:
         raise ValueError(f"unknown code scoring {scoring!r}; use one of {', '.join(SCORINGS)}")
     scores: list[float | None] = [None] * len(completions)
@@ -148,7 +160,7 @@ def code_reward(completions: list[Any], tests: list[Any], **kwargs: Any) -> list
 
     def run(chunk: list[tuple[int, dict[str, Any]]]) -> None:
         try:
-            results = _post_batch([b for _, b in chunk])
+            results = _post_batch([b for _, b in chunk], urls)
         except RuntimeError as e:
             failures.record("code_reward", f"sandbox unavailable: {e}", n=len(chunk))
             return
@@ -157,7 +169,7 @@ def code_reward(completions: list[Any], tests: list[Any], **kwargs: Any) -> list
             if scores[i] is None:
                 failures.record("code_reward", f"sandbox error: {res.get('error') or res.get('verdicts')}")
 
-    n_servers = len(_servers())
-    with ThreadPoolExecutor(max_workers=min(len(chunks), 4 * n_servers)) as ex:
+    urls = _servers(sandbox_url)
+    with ThreadPoolExecutor(max_workers=min(len(chunks), 4 * len(urls))) as ex:
         list(ex.map(run, chunks))
     return scores

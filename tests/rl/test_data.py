@@ -37,7 +37,7 @@ CODE = [
 def tokenizer(tmp_path_factory):
     from transformers import AutoTokenizer
 
-    from rl.tiny import build_tiny
+    from rl.smoke.tiny import build_tiny
 
     return AutoTokenizer.from_pretrained(build_tiny(tmp_path_factory.getbasetemp() / "tiny"))
 
@@ -117,7 +117,7 @@ def test_the_prefill_is_added_when_the_chat_template_does_not_open_a_think_block
         assert render_prompt("hi", tokenizer).endswith("<|im_start|>assistant\n<think>\n")
         assert render_prompt("hi", tokenizer, think_prefill=False).endswith("<|im_start|>assistant\n")
     finally:
-        from rl.tiny import CHAT_TEMPLATE
+        from rl.smoke.tiny import CHAT_TEMPLATE
 
         tokenizer.chat_template = CHAT_TEMPLATE
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rl.report import find_runs, main
+from rl.report import find_runs, main, plot_main, series
 
 
 def write_run(path: Path, rewards: list[float], evals: dict[int, float] | None = None) -> Path:
@@ -80,3 +80,41 @@ def test_a_smoke_report_json_beside_the_stages_becomes_a_held_out_table(tmp_path
     assert "| checkpoint | math | ifeval |" in md
     assert "| stage0 | 0.250 | 0.500 |" in md
     assert "| stage1 | 0.500 | 0.500 |" in md
+
+
+# `python -m rl plot`: the curves panels only, to one PNG.
+
+
+def fake_run(path: Path, rewards: list[float], kl: bool = False) -> Path:
+    path.mkdir(parents=True)
+    rows = [
+        {
+            "step": i + 1,
+            "reward": r,
+            "reward_std": 0.1,
+            "completions/mean_length": 10 + i,
+            **({"kl": 0.01} if kl else {}),
+        }
+        for i, r in enumerate(rewards)
+    ]
+    rows.append({"step": len(rewards), "train_runtime": 1.0})  # the trainer's summary line has no reward
+    (path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_plotting_two_runs_writes_a_png(tmp_path):
+    a = fake_run(tmp_path / "smoke" / "stage1", [0.1, 0.2, 0.4], kl=True)
+    b = fake_run(tmp_path / "smoke" / "stage2", [0.3, 0.5])
+    out = tmp_path / "curves.png"
+    assert plot_main([str(a), str(b), "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_series_skips_lines_without_the_metric():
+    rows = [{"step": 1, "reward": 0.5}, {"step": 1, "train_runtime": 2.0}, {"step": 2, "reward": None}]
+    assert series(rows, "reward") == ([1], [0.5])
+
+
+def test_a_directory_without_metrics_is_an_error(tmp_path, capsys):
+    assert plot_main([str(tmp_path)]) == 2
+    assert "metrics.jsonl" in capsys.readouterr().err

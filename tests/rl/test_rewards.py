@@ -6,13 +6,26 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
+from pathlib import Path
 
 import pytest
 
-from rl.recipe import RewardSpec, recipe_from_dict
-from rl.rewards import REGISTRY, TASKS, bind, build_rewards, call_sync, overlapped
+from rl.recipe import RecipeError, RewardSpec, recipe_from_dict
+from rl.rewards import (
+    REGISTRY,
+    REWARDS,
+    TASK_REWARDS,
+    TASKS,
+    bind,
+    build_rewards,
+    call_sync,
+    markdown_table,
+    overlapped,
+    resolve,
+)
 from verifiers import failures
 
+REPO = Path(__file__).resolve().parents[2]
 TASK = ["math", "code", "math", "ifeval"]
 COMPLETIONS = ["a", "bb", "ccc", "dddd"]
 
@@ -43,18 +56,47 @@ def score_like_trl(funcs, completions, **columns):
     return [out[i] for i in range(len(funcs))]
 
 
-def test_the_registry_holds_every_reward_name_recipes_may_use():
-    assert set(REGISTRY) == {
-        "math_accuracy",
-        "code_execution",
-        "ifeval",
-        "format",
-        "language",
-        "repetition",
-        "overlong",
-        "tool_call",
-        "reward_model",
+def test_every_registered_reward_resolves_to_a_callable_verifier():
+    for entry in REWARDS:
+        settings = {"path_or_url": "http://127.0.0.1:9"} if entry.factory else {}
+        assert callable(resolve(entry.name, **settings)), entry.name
+    assert len(REGISTRY) == len(REWARDS)  # no name registered twice
+
+
+def test_recipes_accept_exactly_the_registered_names():
+    def recipe(name):
+        return {
+            "name": "t",
+            "stage": "stage1",
+            "model": "m",
+            "data": {"mixture": [{"source": "local:x", "task": "math"}]},
+            "rewards": [{"name": name}],
+        }
+
+    for name in REGISTRY:
+        assert recipe_from_dict(recipe(name)).rewards[0].name == name
+    with pytest.raises(RecipeError, match="did you mean 'math_accuracy'"):
+        recipe_from_dict(recipe("math_acuracy"))
+
+
+def test_evaluation_scores_each_task_with_the_reward_that_owns_it():
+    assert TASK_REWARDS == {
+        "math": "math_accuracy",
+        "code": "code_execution",
+        "ifeval": "ifeval",
+        "tool": "tool_call",
     }
+    assert all(task in (TASKS[name] or []) for task, name in TASK_REWARDS.items())
+
+
+@pytest.mark.parametrize("doc", ["README.md"])
+def test_the_docs_reward_table_is_the_registry_table(doc):
+    """The README's table is generated from REWARDS: regenerate it with `python -m rl.rewards`."""
+    text = (REPO / doc).read_text()
+    assert markdown_table() in text, (
+        f"{doc}'s reward table differs from rl.rewards.REWARDS: paste `python -m rl.rewards`"
+    )
+    assert "rl.rewards.TASKS" not in (REPO / "recipes" / "README.md").read_text()
 
 
 def test_a_wrapped_reward_is_async_and_named_after_its_recipe_name():
@@ -158,7 +200,7 @@ def test_default_task_routing_ties_verifiers_to_their_tasks():
     assert TASKS["ifeval"] == ["ifeval"] and "format" not in TASKS
 
 
-def test_the_recipe_sandbox_url_reaches_the_code_reward_environment(monkeypatch):
+def test_the_recipe_sandbox_url_is_bound_to_the_code_reward_not_put_in_the_environment(monkeypatch):
     pytest.importorskip("verifiers.code")
     monkeypatch.delenv("SANDBOX_URL", raising=False)
     recipe = recipe_from_dict(
@@ -167,15 +209,17 @@ def test_the_recipe_sandbox_url_reaches_the_code_reward_environment(monkeypatch)
             "stage": "stage1",
             "model": "m",
             "data": {"mixture": [{"source": "local:x", "task": "code"}]},
-            "rewards": [{"name": "code_execution", "weight": 0.5}],
+            "rewards": [{"name": "code_execution", "weight": 0.5, "kwargs": {"scoring": "fraction"}}],
             "sandbox": {"url": "http://127.0.0.1:9"},
         }
     )
     funcs, weights = build_rewards(recipe)
     import os
 
-    assert os.environ["SANDBOX_URL"] == "http://127.0.0.1:9"
+    assert "SANDBOX_URL" not in os.environ
     assert [f.__name__ for f in funcs] == ["code_execution"] and weights == [0.5]
+    bound = bind(resolve("code_execution", recipe), recipe.rewards[0])
+    assert bound.keywords == {"sandbox_url": "http://127.0.0.1:9", "scoring": "fraction"}
 
 
 def test_slow_rewards_are_async_for_trl_to_overlap_and_rule_rewards_stay_inline():
@@ -240,7 +284,8 @@ def test_a_mixed_batch_is_scored_by_the_real_verifiers_each_on_its_own_rows(monk
     ]
     task, completions, answer, tests, ids, kwargs = (list(col) for col in zip(*rows, strict=True))
     with local_server(workers=2) as url:
-        monkeypatch.setenv("SANDBOX_URL", url)
+        monkeypatch.delenv("SANDBOX_URL", raising=False)
+        recipe.sandbox.url = url  # as the launcher fills it
         funcs, _ = build_rewards(recipe)
         logged = {}
 

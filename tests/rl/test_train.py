@@ -50,7 +50,7 @@ def write_rows(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
-    from rl.tiny import build_tiny
+    from rl.smoke.tiny import build_tiny
 
     return build_tiny(tmp_path_factory.getbasetemp() / "tiny")
 
@@ -80,7 +80,9 @@ def chained(tmp_path_factory, tiny):
     with pytest.MonkeyPatch.context() as mp:
         from rl import rewards
 
-        mp.setitem(rewards.REGISTRY, "digits", "tests.rl.test_train:digit_share")
+        mp.setitem(
+            rewards.REGISTRY, "digits", rewards.Reward("digits", "tests.rl.test_train:digit_share", "test")
+        )
         mp.setenv("WANDB_MODE", "offline")
         mp.delenv("WANDB_API_KEY", raising=False)
         sft = recipe_from_dict(

@@ -41,9 +41,18 @@ def test_scores_binary_fraction_and_codeforces(sandbox_env):
     assert code_reward([wrong_first], [SUM], scoring="fraction") == [0.5]
 
 
-def test_scoring_can_come_from_the_environment(sandbox_env, monkeypatch):
-    monkeypatch.setenv("CODE_REWARD_SCORING", "fraction")
-    assert code_reward([HALF], [SUM]) == [0.5]
+def test_the_recipe_sandbox_url_wins_over_the_environment(sandbox_url, monkeypatch):
+    """rl binds the recipe's sandbox.url as `sandbox_url`; SANDBOX_URL is only the standalone fallback."""
+    monkeypatch.setenv("SANDBOX_URL", "unix:/nonexistent/sandbox.sock")
+    failures.drain()
+    assert code_reward([GOOD, HALF], [SUM, SUM], sandbox_url=sandbox_url, scoring="fraction") == [1.0, 0.5]
+    assert failures.drain() == {}
+
+
+def test_without_any_sandbox_url_the_error_says_where_to_set_it(monkeypatch):
+    monkeypatch.delenv("SANDBOX_URL", raising=False)
+    with pytest.raises(RuntimeError, match="sandbox.url"):
+        code_reward([GOOD], [SUM])
 
 
 def test_chat_completions_and_dict_tests_are_accepted(sandbox_env):

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from rl.suites import data_dir
+from rl.eval.suites import data_dir
 from verifiers.rules.ifeval import INSTRUCTION_IDS, check_ifeval, ifeval_reward
 
 IFEVAL = data_dir() / "ifeval/input_data.jsonl"

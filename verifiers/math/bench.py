@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=5.0, help="per-case timeout in seconds for ours")
     args = ap.parse_args(argv)
     if args.data is None:
-        from rl.suites import data_dir
+        from rl.eval.suites import data_dir
 
         args.data = data_dir() / "math_verify_suite"
     if not args.data.is_dir():

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     if args.data is None:
-        from rl.suites import data_dir
+        from rl.eval.suites import data_dir
 
         args.data = data_dir() / "ifeval/input_data.jsonl"
     rows = [json.loads(line) for line in args.data.read_text().splitlines()]

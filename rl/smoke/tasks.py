@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 SEED = 0
-DATA_DIR = Path(__file__).parent / "data" / "smoke"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "smoke"
 
 # Fraction of cold-start demonstrations that take the rewarded path (see module docstring).
 SFT_CAREFUL_MATH = 0.35
@@ -415,7 +415,7 @@ def load_split(task: str, split: str, data_dir: Path | str = DATA_DIR) -> list[R
     """Rows of one bundled split, e.g. load_split("math", "test")."""
     path = Path(data_dir) / task / f"{split}.jsonl"
     if not path.exists():
-        raise FileNotFoundError(f"{path} missing: regenerate with `python -m rl.tasks {data_dir}`")
+        raise FileNotFoundError(f"{path} missing: regenerate with `python -m rl.smoke.tasks {data_dir}`")
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
@@ -430,7 +430,7 @@ def corpus(seed: int = SEED) -> Iterator[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m rl.tasks", description="write the smoke task JSONL files"
+        prog="python -m rl.smoke.tasks", description="write the smoke task JSONL files"
     )
     parser.add_argument("out_dir", type=Path, nargs="?", default=DATA_DIR)
     parser.add_argument("--seed", type=int, default=SEED)

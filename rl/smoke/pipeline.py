@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-RECIPES = Path(__file__).resolve().parent.parent / "recipes" / "smoke"
+RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "smoke"
 STAGES = ("stage0", "stage1", "stage2")
 TASKS = ("math", "code", "ifeval")
 
@@ -38,7 +38,7 @@ def smoke_recipe(stage: str, out: Path, extra: list[str]) -> Any:
 
 def train_reward_model(base: Path, out: Path, quick: bool) -> tuple[Path, dict[str, Any]]:
     """A small reward model for stage 2, trained in seconds on the bundled preference pairs."""
-    from rl.tasks import DATA_DIR
+    from rl.smoke.tasks import DATA_DIR
     from verifiers.reward_model.train import train
 
     report = train(
@@ -58,11 +58,11 @@ def train_reward_model(base: Path, out: Path, quick: bool) -> tuple[Path, dict[s
 
 
 def evaluate(
-    stage_dirs: dict[str, Path], limit: int | None, max_new_tokens: int
+    stage_dirs: dict[str, Path], limit: int | None, max_new_tokens: int, sandbox_url: str | None = None
 ) -> dict[str, dict[str, float]]:
     """Greedy pass@1 of every checkpoint on the held-out split of each smoke task."""
-    from rl.eval import evaluate_rows
-    from rl.tasks import load_split
+    from rl.eval.evaluate import evaluate_rows
+    from rl.smoke.tasks import load_split
 
     report: dict[str, dict[str, float]] = {}
     for stage, path in stage_dirs.items():
@@ -70,7 +70,12 @@ def evaluate(
         for task in TASKS:
             rows = load_split(task, "test")[:limit]
             res = evaluate_rows(
-                str(path), rows, greedy=True, max_new_tokens=max_new_tokens, desc=f"{stage} {task}"
+                str(path),
+                rows,
+                greedy=True,
+                max_new_tokens=max_new_tokens,
+                desc=f"{stage} {task}",
+                sandbox_url=sandbox_url,
             )
             report[stage][task] = round(float(res["pass@1"] or 0.0), 4)
     return report
@@ -119,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from rich.console import Console
 
-    from rl.tiny import build_tiny
+    from rl.smoke.tiny import build_tiny
     from rl.train import run_stage
     from sandbox import local_server
 
@@ -139,10 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     limit = args.eval_limit if args.eval_limit is not None else (4 if quick else None)
     stage_dirs: dict[str, Path] = {}
     with local_server() as url:
-        os.environ["SANDBOX_URL"] = url
         console.print(f"sandbox: {url}")
         for stage in STAGES:
-            extra = [*(QUICK[stage] if quick else []), f"training.seed={args.seed}"]
+            extra = [*(QUICK[stage] if quick else []), f"training.seed={args.seed}", f"sandbox.url={url}"]
             if stage == "stage0":
                 extra.append(f"model.name_or_path={tiny}")
             if stage == "stage2":
@@ -158,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             stage_dirs[stage] = run_stage(recipe)
             console.print(f"{stage} done in {time.time() - t0:.0f}s -> {stage_dirs[stage]}")
         console.rule("held-out evaluation")
-        report = evaluate(stage_dirs, limit, max_new_tokens=48 if quick else 96)
+        report = evaluate(stage_dirs, limit, max_new_tokens=48 if quick else 96, sandbox_url=url)
 
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print_report(report, Console())

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import json
 import logging
 import math
@@ -24,45 +23,34 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from rl.generation import TEMPERATURE, TOP_K, TOP_P, Backend, Sampling, generate_cached, load_backend
+from rl.eval.generation import TEMPERATURE, TOP_K, TOP_P, Backend, Sampling, generate_cached, load_backend
+from rl.eval.passk import SOLVED, aggregate
+from rl.rewards import TASK_REWARDS  # task -> its training reward: evaluation scores with exactly those
 
-log = logging.getLogger("rl.eval")
+log = logging.getLogger("rl.eval.evaluate")
 
-# task -> reward registry name (rl/rewards.py): evaluation scores with exactly the training rewards.
-TASK_REWARDS = {"math": "math_accuracy", "code": "code_execution", "ifeval": "ifeval", "tool": "tool_call"}
 DEFAULT_SUITES = ("aime24", "math500", "gsm8k", "humaneval", "ifeval", "bfcl")
-# A sample counts as solved when its score reaches 1: the right answer, all tests pass, all instructions followed
-# (IFEval's strict prompt-level accuracy), the right calls.
-SOLVED = 1.0 - 1e-9
 
 
-def pass_at_k(n: int, c: int, k: int) -> float:
-    """Unbiased pass@k from n samples with c correct (Chen et al. 2021): 1 - C(n-c, k) / C(n, k)."""
-    if not 0 <= c <= n or not 1 <= k <= n:
-        raise ValueError(f"pass@k needs 0 <= c <= n and 1 <= k <= n, got n={n} c={c} k={k}")
-    if n - c < k:
-        return 1.0
-    # The product form avoids huge binomials: C(n-c, k)/C(n, k) = prod_{i=n-c+1}^{n} (1 - k/i).
-    return 1.0 - math.prod(1.0 - k / i for i in range(n - c + 1, n + 1))
-
-
-def k_values(samples: int) -> list[int]:
-    """1, 2, 4, ... up to `samples`, and `samples` itself."""
-    ks = [k for k in (2**i for i in range(samples.bit_length())) if k <= samples]
-    return ks + ([samples] if samples not in ks else [])
-
-
-def _reward_scores(task: str, completions: list[str], rows: list[dict]) -> list[float | None]:
-    """Call the task's reward function the way TRL does: completions plus every other column as a list."""
+def _reward_scores(
+    task: str, completions: list[str], rows: list[dict], sandbox_url: str | None
+) -> list[float | None]:
+    """Call the task's reward function the way TRL does: completions plus every other column as a list.
+    Its settings come from a recipe, as in training: here one holding only the sandbox in use."""
+    from rl.recipe import Recipe, SandboxSection
     from rl.rewards import resolve
 
-    fn = resolve(TASK_REWARDS[task])
+    fn = resolve(
+        TASK_REWARDS[task], Recipe(name="eval", stage="eval", sandbox=SandboxSection(url=sandbox_url))
+    )
     columns = sorted({k for r in rows for k in r} - {"prompt"})
     kwargs = {c: [r.get(c) for r in rows] for c in columns}
     return list(fn(completions, prompts=[r["prompt"] for r in rows], **kwargs))
 
 
-def score(rows: Sequence[dict], completions: Sequence[str]) -> list[float | None]:
+def score(
+    rows: Sequence[dict], completions: Sequence[str], sandbox_url: str | None = None
+) -> list[float | None]:
     """One score in [0, 1] per (row, completion) from the row's task verifier; None where it cannot score."""
     scores: list[float | None] = [None] * len(rows)
     by_task: dict[str, list[int]] = defaultdict(list)
@@ -74,7 +62,7 @@ def score(rows: Sequence[dict], completions: Sequence[str]) -> list[float | None
             log.warning("%d rows of task %r have no verifier to score them; left unscored", len(idx), task)
             continue
         try:
-            values = _reward_scores(task, batch, batch_rows)
+            values = _reward_scores(task, batch, batch_rows, sandbox_url)
         except Exception as e:  # a verifier that cannot run leaves its rows unscored, never a silent 0
             log.error(
                 "scoring %d %s rows failed (%s: %s); they are left unscored",
@@ -89,34 +77,15 @@ def score(rows: Sequence[dict], completions: Sequence[str]) -> list[float | None
     return scores
 
 
-def aggregate(per_row: Sequence[Sequence[float | None]], samples: int) -> dict[str, Any]:
-    """pass@1 (mean over rows of the solved fraction of their samples), pass@k, mean score, counts."""
-    solved, scored, means = [], [], []
-    for values in per_row:
-        valid = [v for v in values if v is not None]
-        if valid:
-            scored.append(len(valid))
-            solved.append(sum(v >= SOLVED for v in valid))
-            means.append(sum(valid) / len(valid))
-    n = len(scored)
-    result: dict[str, Any] = {"pass@1": None, "n": n, "samples": samples, "unscored": len(per_row) - n}
-    if n:
-        result["pass@1"] = sum(c / m for c, m in zip(solved, scored, strict=True)) / n
-        for k in k_values(samples)[1:]:
-            rows_k = [(m, c) for m, c in zip(scored, solved, strict=True) if m >= k]
-            if rows_k:
-                result[f"pass@{k}"] = sum(pass_at_k(m, c, k) for m, c in rows_k) / len(rows_k)
-        result["mean_score"] = sum(means) / n
-    return result
-
-
 @contextlib.contextmanager
-def sandbox_for(rows: Sequence[dict]) -> Iterator[None]:
-    """Code rows need SANDBOX_URL; when it is unset, a local sandbox server runs for the duration.
+def sandbox_for(rows: Sequence[dict], sandbox_url: str | None = None) -> Iterator[str | None]:
+    """The sandbox URL code rows are judged on: `sandbox_url`, else SANDBOX_URL, else a local sandbox server
+    running for the duration.
 
     A sandbox that cannot start leaves the code rows unscored (reported as such), not wrong."""
-    if os.environ.get("SANDBOX_URL") or not any(r.get("task") == "code" for r in rows):
-        yield
+    url = sandbox_url or os.environ.get("SANDBOX_URL")
+    if url or not any(r.get("task") == "code" for r in rows):
+        yield url
         return
     from sandbox import local_server
 
@@ -129,13 +98,9 @@ def sandbox_for(rows: Sequence[dict]) -> Iterator[None]:
                 "and set SANDBOX_URL. Cause: %s",
                 e,
             )
-            yield
+            yield None
             return
-        os.environ["SANDBOX_URL"] = url
-        try:
-            yield
-        finally:
-            os.environ.pop("SANDBOX_URL", None)
+        yield url
 
 
 def _row_keys(rows: Sequence[dict]) -> list[str]:
@@ -159,13 +124,15 @@ def evaluate_rows(
     generations_path: str | Path | None = None,
     samples_path: str | Path | None = None,
     desc: str = "eval",
+    sandbox_url: str | None = None,
 ) -> dict[str, Any]:
     """Generate `samples` completions per row, score each with its task's verifier, aggregate.
 
     `model` is a checkpoint path (loaded with `backend`) or an already loaded backend from
-    `rl.generation.load_backend`. Rows are recipe-style (`prompt` chat messages, `task`, reward columns;
+    `rl.eval.generation.load_backend`. Rows are recipe-style (`prompt` chat messages, `task`, reward columns;
     `tools` JSON for tool rows). Returns `{"pass@1", "n", "samples", "pass@<k>"..., "mean_score",
-    "unscored", "by_task"}`; with `samples_path`, every scored sample is written there as JSONL.
+    "unscored", "by_task"}`; with `samples_path`, every scored sample is written there as JSONL. Code rows
+    are judged on `sandbox_url` (else SANDBOX_URL, else a local sandbox started for them).
     """
     rows = list(rows)
     engine = (
@@ -188,8 +155,8 @@ def evaluate_rows(
     )
     flat_rows = [r for r in rows for _ in range(samples)]
     flat = [c for k in keys for c in generations[k]]
-    with sandbox_for(rows):
-        flat_scores = score(flat_rows, flat)
+    with sandbox_for(rows, sandbox_url) as url:
+        flat_scores = score(flat_rows, flat, url)
     per_row = [flat_scores[i * samples : (i + 1) * samples] for i in range(len(rows))]
     result = aggregate(per_row, samples)
     tasks = sorted({r.get("task") for r in rows}, key=str)
@@ -256,7 +223,7 @@ def evaluate_suites(
     **kwargs: Any,
 ) -> dict[str, dict[str, Any]]:
     """Each suite through `evaluate_rows` with one loaded model; a suite that cannot load reports its error."""
-    from rl.suites import SuiteError, load_suite
+    from rl.eval.suites import SuiteError, load_suite
 
     if isinstance(model, (str, Path)):
         model = load_backend(model, kwargs.pop("backend", "auto"), batch_size=kwargs.pop("batch_size", None))
@@ -324,7 +291,7 @@ def default_out(model: str) -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from rl.suites import SUITES
+    from rl.eval.suites import SUITES
 
     p = argparse.ArgumentParser(
         prog="python -m rl eval",
@@ -355,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per sandbox request otherwise
-    from rl.suites import SUITES
+    from rl.eval.suites import SUITES
 
     suites = [s.strip() for s in args.suites.split(",") if s.strip()]
     unknown = [s for s in suites if s not in SUITES]
@@ -400,85 +367,3 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print(f"no score for: {', '.join(failed)} (see the errors above)", file=sys.stderr)
     return 1 if failed else 0
-
-
-@functools.cache
-def _eval_callback_class() -> type:
-    """Built on first use: importing transformers' Trainer machinery costs seconds `rl eval --help` should not pay."""
-    from transformers import TrainerCallback
-
-    class EvalCallback(TrainerCallback):
-        """Evaluate every saved checkpoint on `suites` and log `eval/<suite>/pass@1` with the trainer's metrics.
-
-        The scores join the next log event (the trainer's own line in metrics.jsonl and wandb; the end-of-train
-        summary for the last checkpoint), so this callback must run before the loggers: add it with `attach`.
-        Each checkpoint keeps its completions and report in `checkpoint-N/eval/`. An evaluation that fails is
-        logged as an error and does not stop training. It runs on the main process with transformers
-        generation (a vLLM engine beside the trainer's would not fit); for a 32B model, evaluate the saved
-        checkpoints with `python -m rl eval` on their own GPUs instead.
-        """
-
-        def __init__(
-            self,
-            suites: Sequence[str],
-            *,
-            limit: int | None = None,
-            samples: int = 1,
-            backend: str = "transformers",
-            **eval_kwargs: Any,
-        ):
-            self.suites, self.limit, self.samples, self.backend = list(suites), limit, samples, backend
-            self.eval_kwargs = eval_kwargs
-            self.pending: dict[str, float] = {}
-            self.history: dict[int, dict[str, dict[str, Any]]] = {}
-
-        def attach(self, trainer: Any) -> EvalCallback:
-            """Register first in the trainer's callbacks, ahead of the metrics.jsonl and wandb loggers."""
-            trainer.callback_handler.callbacks.insert(0, self)
-            return self
-
-        def on_save(self, args, state, control, **kwargs):
-            if not state.is_world_process_zero or not self.suites:
-                return
-            ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-            try:
-                report = evaluate_suites(
-                    str(ckpt),
-                    self.suites,
-                    out_dir=ckpt / "eval" / "results",
-                    limit=self.limit,
-                    samples=self.samples,
-                    backend=self.backend,
-                    **self.eval_kwargs,
-                )
-            except Exception as e:
-                log.error("evaluating %s failed (%s: %s); training goes on", ckpt, type(e).__name__, e)
-                return
-            write_report(ckpt / "eval" / "results.json", ckpt.name, report)
-            self.history[state.global_step] = report
-            self.pending.update(eval_metrics(report))
-
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if self.pending and logs is not None:
-                logs.update(self.pending)
-                if state.log_history:
-                    state.log_history[-1].update(self.pending)
-                self.pending = {}
-
-    return EvalCallback
-
-
-def eval_metrics(report: dict[str, dict[str, Any]]) -> dict[str, float]:
-    """`eval/<suite>/pass@1` (and pass@k) for every suite that has a score, as logged during training."""
-    return {
-        f"eval/{suite}/{key}": float(value)
-        for suite, result in report.items()
-        for key, value in result.items()
-        if key.startswith("pass@") and value is not None
-    }
-
-
-def __getattr__(name: str) -> Any:
-    if name == "EvalCallback":
-        return _eval_callback_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""rl.tiny: the locally built tiny model and tokenizer load with the Auto classes and speak QwQ's chat format."""
+"""rl.smoke.tiny: the locally built tiny model and tokenizer load with the Auto classes and speak QwQ's chat format."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from rl.tiny import build_tiny
+from rl.smoke.tiny import build_tiny
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from rl.suites import SUITES, SuiteError, lcb_row, load_suite
+from rl.eval.suites import SUITES, SuiteError, lcb_row, load_suite
 
 FULL_SIZES = {
     "aime24": 30,

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from rl.eval import aggregate, k_values, pass_at_k
+from rl.eval.passk import aggregate, k_values, pass_at_k
 
 
 def brute_force_pass_at_k(n: int, c: int, k: int) -> float:

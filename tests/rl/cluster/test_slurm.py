@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "recipes" / "slurm" / "stage.sbatch"
 HOSTS = ["gpu01", "gpu02", "gpu03", "gpu04"]
 ENV = "NCCL_ASYNC_ERROR_HANDLING=1 TOKENIZERS_PARALLELISM=false"
@@ -102,11 +102,11 @@ def expected_calls(run: str) -> list[list[str]]:
             srun_call(
                 host,
                 f"{logs}/train-node{node}.log",
-                f"{ENV} SANDBOX_URL={SANDBOX_URL} accelerate launch --config_file recipes/accelerate/zero3.yaml "
+                f"{ENV} accelerate launch --config_file recipes/accelerate/zero3.yaml "
                 f"--num_machines 3 --num_processes 24 --machine_rank {rank} --main_process_ip gpu02 "
                 f"--main_process_port 29500 -m rl train recipes/qwen2.5-32b/stage1.yaml output_dir={run} "
                 "launch.nodes=4 launch.gpus_per_node=8 training.use_vllm=true training.vllm_mode=server "
-                "training.vllm_server_host=gpu01 training.vllm_server_port=8000",
+                f"training.vllm_server_host=gpu01 training.vllm_server_port=8000 sandbox.url={SANDBOX_URL}",
             ),
             srun_call(
                 host, f"{logs}/sandbox-node{node}.log", "python -m sandbox down --replicas 8 --port 8080"

@@ -1,4 +1,4 @@
-"""rl.tasks: the bundled smoke tasks are disjoint, reproducible, and judged right by the real verifiers."""
+"""rl.smoke.tasks: the bundled smoke tasks are disjoint, reproducible, and judged right by the real verifiers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rl.tasks import DATA_DIR, build_tasks, load_split, reference_completions, write_smoke_data
+from rl.smoke.tasks import DATA_DIR, build_tasks, load_split, reference_completions, write_smoke_data
 
 TASKS = ("math", "code", "ifeval")
 

@@ -1,4 +1,4 @@
-"""rl.smoke: the whole pipeline, shortened (a few steps per stage, a small eval), leaves the run layout
+"""rl.smoke.pipeline: the whole pipeline, shortened (a few steps per stage, a small eval), leaves the run layout
 `make smoke` promises. The learning claims themselves belong to `make smoke` and checks/smoke."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rl.smoke import STAGES, TASKS, claims, main
+from rl.smoke.pipeline import STAGES, TASKS, claims, main
 
 
 @pytest.fixture(scope="module")

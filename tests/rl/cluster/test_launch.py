@@ -1,4 +1,4 @@
-"""rl.launch: dry-run plans for real cluster shapes, validated without a GPU."""
+"""rl.cluster.launch: dry-run plans for real cluster shapes, validated without a GPU."""
 
 import json
 import shlex
@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from rl.launch import build_plan, emit_tsv, main
-from rl.memory import GIB
+from rl.cluster.build import build_plan
+from rl.cluster.launch import main
+from rl.cluster.memory import GIB
+from rl.cluster.plan import emit_tsv
 from sandbox import free_port
 
 STAGE1 = "recipes/qwen2.5-32b/stage1.yaml"
@@ -49,7 +51,7 @@ def test_stage1_plans_for_1x8_4x8_and_8x8_are_valid(nodes, train_nodes, train_pr
         assert argv[argv.index("--main_process_ip") + 1] == f"node{train_nodes[0]}"
         assert argv[argv.index("-m") + 1 :][:3] == ["rl", "train", STAGE1]
         assert "training.vllm_server_host=node0" in argv
-        assert step.env["SANDBOX_URL"] == SANDBOXES
+        assert f"sandbox.url={SANDBOXES}" in argv and "SANDBOX_URL" not in step.env  # the recipe, not env
     ups = steps(plan, "sandbox")
     assert [(s.kind, s.node) for s in ups] == [("setup", n) for n in train_nodes] + [
         ("teardown", n) for n in train_nodes
@@ -191,7 +193,8 @@ def test_a_real_launch_needs_hosts_and_a_node_rank(capsys):
 
 def test_run_node_starts_services_waits_for_health_trains_then_tears_down(tmp_path):
     """The no-Slurm path with real processes: an HTTP service, the real health check, a 'training' command."""
-    from rl.launch import Plan, Step, run_node
+    from rl.cluster.execute import run_node
+    from rl.cluster.plan import Plan, Step
 
     (tmp_path / "www").mkdir()
     (tmp_path / "www" / "health").write_text("ok")
@@ -216,7 +219,8 @@ def test_run_node_starts_services_waits_for_health_trains_then_tears_down(tmp_pa
 
 
 def test_run_node_stops_when_training_fails_and_still_tears_down(tmp_path):
-    from rl.launch import Plan, Step, run_node
+    from rl.cluster.execute import run_node
+    from rl.cluster.plan import Plan, Step
 
     py = sys.executable
     log = str(tmp_path / "x.log")
@@ -231,12 +235,16 @@ def test_run_node_stops_when_training_fails_and_still_tears_down(tmp_path):
     assert (tmp_path / "down").exists()
 
 
-def test_emit_tsv_round_trips_the_environment_through_bash(tmp_path):
+def test_emit_tsv_round_trips_the_environment_and_the_sandbox_override_through_bash(tmp_path):
     plan = build_plan("stage1", STAGE1, nodes=4, overrides=[f"output_dir={tmp_path}"])
     train_line = next(line for line in emit_tsv(plan).splitlines() if line.startswith("train\t"))
-    cmd = train_line.split("\t")[4].replace("accelerate launch", "printenv SANDBOX_URL; echo", 1)
-    out = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, check=True).stdout
-    assert out.splitlines()[0] == SANDBOXES
+    cmd = train_line.split("\t")[4].replace(
+        "accelerate launch", "printenv NCCL_ASYNC_ERROR_HANDLING; printf '%s\\n'", 1
+    )
+    out = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[0] == "1"  # the recipe's launch.env
+    assert f"sandbox.url={SANDBOXES}" in out
+    assert plan.recipe is not None and plan.recipe.sandbox.url == SANDBOXES  # what `rl train` will see
 
 
 @pytest.mark.parametrize(
@@ -245,7 +253,7 @@ def test_emit_tsv_round_trips_the_environment_through_bash(tmp_path):
 def test_accelerate_configs_load_in_accelerate_and_give_their_sharding_stage(name, kind, stage):
     from accelerate.commands.config.config_args import load_config_from_file
 
-    from rl.launch import accelerate_setup
+    from rl.cluster.build import accelerate_setup
 
     path = f"recipes/accelerate/{name}.yaml"
     config = load_config_from_file(path)

@@ -4,7 +4,7 @@ Node checks (each prints ok/FAIL with what to do): GPUs visible (and how many), 
 the Docker engine answering, the sandbox image present, free disk for checkpoints, and wandb reachable
 (or offline mode). `--wait NAME=URL[,URL...]` instead polls health URLs until every one answers 200,
 and fails naming the service that did not: the launch plan runs it on every training node before
-training starts (rl/launch.py).
+training starts (rl/cluster/launch.py).
 """
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ def build_tokenizer(seed: int = 0):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    from rl.tasks import corpus
+    from rl.smoke.tasks import corpus
 
     tok.train_from_iterator([*_corpus(seed), *corpus(seed)], trainer=trainer)
     # <think> tags are ordinary added tokens (special=False), as in Qwen: decoding with
@@ -188,7 +188,7 @@ def build_tiny(out_dir: Path | str, seed: int = 0) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rl.tiny", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m rl.smoke.tiny", description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path, help="where to save the model and tokenizer")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

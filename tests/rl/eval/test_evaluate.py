@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from rl.eval import evaluate_rows
-from rl.generation import load_backend
-from rl.suites import load_suite, normalize_gold
-from rl.tiny import build_tiny
+from rl.eval.evaluate import evaluate_rows
+from rl.eval.generation import load_backend
+from rl.eval.suites import load_suite, normalize_gold
+from rl.smoke.tiny import build_tiny
 
 
 @pytest.fixture(scope="module")
@@ -255,7 +255,7 @@ def test_tool_rows_show_the_model_their_function_schemas(backend):
 
 
 def test_cli_scores_every_local_suite_end_to_end_and_writes_its_files(tiny, tmp_path, capsys):
-    from rl.eval import main
+    from rl.eval.evaluate import main
 
     suites = ["aime24", "math500", "gsm8k", "amc23", "humaneval", "ifeval", "bfcl"]
     out = tmp_path / "results.json"
@@ -280,7 +280,7 @@ def test_cli_scores_every_local_suite_end_to_end_and_writes_its_files(tiny, tmp_
 def test_several_checkpoints_get_one_report_each_and_one_table_together(tiny, tmp_path, capsys):
     import shutil
 
-    from rl.eval import main
+    from rl.eval.evaluate import main
 
     models = [shutil.copytree(tiny, tmp_path / name) for name in ("checkpoint-1", "checkpoint-2")]
     argv = ["--model", *map(str, models), "--suites", "gsm8k", "--limit", "1", "--max-new-tokens", "2"]
@@ -292,7 +292,7 @@ def test_several_checkpoints_get_one_report_each_and_one_table_together(tiny, tm
 
 
 def test_unknown_suite_is_refused_with_the_list_of_suites(tiny, capsys):
-    from rl.eval import main
+    from rl.eval.evaluate import main
 
     assert main(["--model", str(tiny), "--suites", "aime24,aime42"]) == 2
     err = capsys.readouterr().err
@@ -306,18 +306,18 @@ def test_hub_suite_out_of_reach_says_which_dataset_and_what_to_do(tmp_path):
 
     # A fresh process, so the offline switches hold whatever `datasets` state this one has: no traffic leaves.
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
-    code = "from rl.suites import load_suite\nload_suite('livecodebench')"
+    code = "from rl.eval.suites import load_suite\nload_suite('livecodebench')"
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith(
-        "rl.suites.SuiteError: suite livecodebench loads livecodebench/code_generation_lite"
+        "rl.eval.suites.SuiteError: suite livecodebench loads livecodebench/code_generation_lite"
     )
     assert "HF_HUB_OFFLINE=1" in last
 
 
 def test_cli_reports_a_suite_that_cannot_load_and_exits_non_zero(tiny, tmp_path, monkeypatch, capsys):
-    from rl.eval import main
+    from rl.eval.evaluate import main
 
     monkeypatch.setenv("OPEN_QWQ_DATA", str(tmp_path / "nowhere"))
     out = tmp_path / "r.json"
@@ -345,7 +345,7 @@ def test_cli_reports_a_suite_that_cannot_load_and_exits_non_zero(tiny, tmp_path,
 
 
 def test_missing_data_dir_is_an_error_naming_the_path(monkeypatch, tmp_path):
-    from rl.suites import SuiteError
+    from rl.eval.suites import SuiteError
 
     monkeypatch.setenv("OPEN_QWQ_DATA", str(tmp_path / "nowhere"))
     with pytest.raises(SuiteError, match="nowhere.*OPEN_QWQ_DATA"):
@@ -355,8 +355,8 @@ def test_missing_data_dir_is_an_error_naming_the_path(monkeypatch, tmp_path):
 def test_a_scratch_clone_reads_the_data_beside_the_checkout_it_was_cloned_from(monkeypatch, tmp_path):
     import subprocess
 
-    import rl.suites
-    from rl.suites import SuiteError, data_dir
+    import rl.eval.suites
+    from rl.eval.suites import SuiteError, data_dir
 
     (tmp_path / "work/shared/data").mkdir(parents=True)
     checkout = tmp_path / "work/main"
@@ -366,16 +366,16 @@ def test_a_scratch_clone_reads_the_data_beside_the_checkout_it_was_cloned_from(m
     clone = tmp_path / "scratch/p"
     subprocess.run(["git", "clone", "-q", str(checkout), str(clone)], check=True)
     monkeypatch.delenv("OPEN_QWQ_DATA", raising=False)
-    monkeypatch.setattr(rl.suites, "REPO_ROOT", clone)
+    monkeypatch.setattr(rl.eval.suites, "REPO_ROOT", clone)
     assert data_dir() == tmp_path / "work/shared/data"
-    monkeypatch.setattr(rl.suites, "REPO_ROOT", checkout)  # no clone and nothing beside: a clear error
+    monkeypatch.setattr(rl.eval.suites, "REPO_ROOT", checkout)  # no clone and nothing beside: a clear error
     (tmp_path / "work/shared/data").rename(tmp_path / "work/shared/moved")
     with pytest.raises(SuiteError, match="OPEN_QWQ_DATA"):
         data_dir()
 
 
 def test_markdown_table_gives_percent_with_counts_errors_and_qwq_published_scores():
-    from rl.eval import markdown_table
+    from rl.eval.evaluate import markdown_table
 
     table = markdown_table(
         {

@@ -1,11 +1,11 @@
-"""rl.memory against numbers worked out by hand for Qwen2.5-32B (config.json on the Hub:
+"""rl.cluster.memory against numbers worked out by hand for Qwen2.5-32B (config.json on the Hub:
 hidden 5120, 64 layers, 40 heads, 8 KV heads, intermediate 27648, vocab 152064, untied, q/k/v bias)."""
 
 import json
 
 import pytest
 
-from rl.memory import GIB, KNOWN_MODELS, TrainSetup, model_shape, training_estimate, vllm_estimate
+from rl.cluster.memory import GIB, KNOWN_MODELS, TrainSetup, model_shape, training_estimate, vllm_estimate
 
 QWEN32 = KNOWN_MODELS["Qwen/Qwen2.5-32B"]
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-log = logging.getLogger("rl.generation")
+log = logging.getLogger("rl.eval.generation")
 
 # QwQ-32B's model card: temperature 0.6, top-p 0.95, top-k 20-40 (its generation_config uses 40), no greedy
 # decoding (it loops), and "<think>\n" as the start of every answer. 32k new tokens is its evaluation budget.

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 Row = dict[str, Any]
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # QwQ-32B's model card: "Please reason step by step, and put your final answer within \boxed{}." for math.
 MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."

@@ -16,7 +16,7 @@ from rl.train import run_stage
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
-    from rl.tiny import build_tiny
+    from rl.smoke.tiny import build_tiny
 
     return build_tiny(tmp_path_factory.getbasetemp() / "tiny")
 

@@ -1,4 +1,4 @@
-"""rl.preflight: node checks and the health wait the launch plan runs before training."""
+"""rl.cluster.preflight: node checks and the health wait the launch plan runs before training."""
 
 import http.server
 import shutil
@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from rl.preflight import check_disk, check_gpus, check_packages, check_wandb, main, wait_healthy
+from rl.cluster.preflight import check_disk, check_gpus, check_packages, check_wandb, main, wait_healthy
 from sandbox import free_port
 
 

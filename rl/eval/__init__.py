@@ -1,0 +1,1 @@
+"""Evaluation: benchmark suites, generation backends, pass@k, and the in-training checkpoint evaluation."""
