@@ -35,6 +35,7 @@ from verifiers import failures
 
 if TYPE_CHECKING:
     from rl.recipe import Recipe, RewardSpec
+    from rl.services import FailureGuard
 
 log = logging.getLogger("rl.rewards")
 
@@ -175,9 +176,12 @@ def resolve(name: str, recipe: Recipe | None = None, **settings: Any) -> RewardF
 def build_rewards(recipe: Recipe) -> tuple[list[Callable[..., Any]], list[float]]:
     """The recipe's reward functions (named, routed, settings and kwargs bound; the SLOW ones overlapped) and
     weights."""
+    from rl.services import FailureGuard
+
+    guard = FailureGuard(recipe.reward_failures.max_fraction, recipe.reward_failures.patience)
     funcs = [
         (overlapped if spec.name in SLOW else routed)(
-            bind(resolve(spec.name, recipe), spec), spec.name, spec.tasks or TASKS.get(spec.name)
+            bind(resolve(spec.name, recipe), spec), spec.name, spec.tasks or TASKS.get(spec.name), guard
         )
         for spec in recipe.rewards
     ]
@@ -207,11 +211,14 @@ def _inner_name(fn: Callable) -> str:
     return getattr(fn, "__name__", type(fn).__name__)
 
 
-def routed(fn: RewardFunc, name: str, tasks: list[str] | None = None) -> Callable[..., list[float | None]]:
+def routed(
+    fn: RewardFunc, name: str, tasks: list[str] | None = None, guard: FailureGuard | None = None
+) -> Callable[..., list[float | None]]:
     """A sync TRL reward named `name`: routed by task, exceptions scored None, failures logged per call.
 
     With `tasks`, only rows whose `task` column is in it reach `fn` (list kwargs sliced to those rows);
-    the others score None. Without a `task` column every row reaches `fn`.
+    the others score None. Without a `task` column every row reaches `fn`. With `guard`, every call is a
+    scoring round it observes: one failing on most of its rows too many rounds in a row stops the run.
     """
     owners = {name, _inner_name(fn)}
     wanted = set(tasks) if tasks is not None else None
@@ -241,6 +248,8 @@ def routed(fn: RewardFunc, name: str, tasks: list[str] | None = None) -> Callabl
         failed = _claim(owners)
         if kwargs.get("log_metric") is not None:
             kwargs["log_metric"](f"rewards/{name}/failed", float(failed))
+        if guard is not None:
+            guard.observe(name, failed, len(rows))
         return values
 
     reward.__name__ = reward.__qualname__ = name
@@ -248,9 +257,11 @@ def routed(fn: RewardFunc, name: str, tasks: list[str] | None = None) -> Callabl
     return reward
 
 
-def overlapped(fn: RewardFunc, name: str, tasks: list[str] | None = None) -> Callable[..., Any]:
+def overlapped(
+    fn: RewardFunc, name: str, tasks: list[str] | None = None, guard: FailureGuard | None = None
+) -> Callable[..., Any]:
     """`routed`, made async and run in a worker thread, so TRL's asyncio.gather overlaps the slow rewards."""
-    sync = routed(fn, name, tasks)
+    sync = routed(fn, name, tasks, guard)
     wanted = set(tasks) if tasks is not None else None
 
     async def reward(completions: list, **kwargs: Any) -> list[float | None]:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 
@@ -48,7 +49,8 @@ def test_up_without_docker_falls_back_to_bare_servers_with_a_warning_and_down_st
     assert down.returncode == 0, down.stderr
     assert "2 bare server(s)" in down.stdout
     for pid in pids:
-        assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower()
+        status = Path(f"/proc/{pid}/status")
+        assert not status.exists() or "zombie" in status.read_text().lower()
     assert not list(tmp_path.glob("*.json"))
 
 
