@@ -24,7 +24,11 @@ if "vllm-serve" in cmd or "reward_model serve" in cmd:
     sys.exit(1) if os.environ.get("STUB_SERVICE_DIES") else time.sleep(600)
 if os.environ.get("STUB_SLOW") and os.environ["STUB_SLOW"] in cmd:
     time.sleep(3)
-sys.exit(1 if os.environ.get("STUB_FAIL") and os.environ["STUB_FAIL"] in cmd else 0)
+if os.environ.get("STUB_FAIL") and os.environ["STUB_FAIL"] in cmd:
+    log = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("--output="))
+    with open(log, "a") as f:  # what a failing preflight writes: its checks, FAIL lines among them
+        f.write("ok    nccl       2.21\\nFAIL  gpus       7 GPUs visible, expected 8: check --gres\\n")
+    sys.exit(1)
 """
 SCONTROL = """#!/bin/bash
 if [[ $1 == show && $2 == hostnames ]]; then printf '%s\\n' {hosts}; else echo "scontrol $*" >>"$STUB_CALLS/scontrol.log"; fi
@@ -88,10 +92,13 @@ def expected_calls(run: str) -> list[list[str]]:
             srun_call(
                 host,
                 f"{logs}/preflight-node{node}.log",
-                f"python -m rl preflight --gpus 8 --run-dir {run} --disk-gib 916 --require flash_attn --skip image",
+                f"python -m rl preflight --gpus 8 --run-dir {run} --disk-gib 916 --require flash_attn "
+                "--skip image,docker",
             ),
             srun_call(
-                host, f"{logs}/sandbox-node{node}.log", f"{ENV} python -m sandbox up --replicas 8 --port 8080"
+                host,
+                f"{logs}/sandbox-node{node}.log",
+                f"{ENV} python -m sandbox up --replicas 8 --port 8080 --fallback-bare",
             ),
             srun_call(
                 host,
@@ -136,6 +143,14 @@ def test_a_failed_health_check_names_the_node_and_never_starts_training(tmp_path
     assert (
         sum(c == "python -m sandbox down --replicas 8 --port 8080" for c in commands) == 3
     )  # teardown still runs
+
+
+def test_a_failed_preflight_echoes_its_failing_checks_not_only_the_log_path(tmp_path):
+    proc, recorded = run_sbatch(tmp_path, fail="--run-dir")  # the training nodes' preflight
+    assert proc.returncode != 0
+    assert "open-qwq:   FAIL  gpus       7 GPUs visible, expected 8: check --gres" in proc.stderr
+    assert "nccl" not in proc.stderr  # only the failing checks
+    assert not any("accelerate launch" in call[-1] for call in recorded)
 
 
 def test_a_service_that_dies_stops_the_job_naming_it_before_training(tmp_path):
