@@ -278,6 +278,20 @@ def test_run_node_stops_when_training_fails_and_still_tears_down(tmp_path):
     assert (tmp_path / "down").exists()
 
 
+def test_a_failed_preflight_prints_its_failing_checks(tmp_path, capsys):
+    """The real preflight on this GPU-less machine fails its GPU check: the check itself is echoed."""
+    from rl.cluster.execute import run_node
+    from rl.cluster.plan import Plan, Step
+
+    log = str(tmp_path / "preflight.log")
+    check = [sys.executable, "-m", "rl", "preflight", "--gpus", "8", "--skip", "docker,image,disk,wandb,nccl"]
+    plan = Plan(stage="stage1", recipe_path=STAGE1, hosts=["127.0.0.1"])
+    plan.steps = [Step("preflight", 0, "127.0.0.1", "preflight", check, {}, log)]
+    assert run_node(plan, 0) != 0
+    err = capsys.readouterr().err
+    assert f"see {log}" in err and "  FAIL  gpus" in err
+
+
 def test_emit_tsv_round_trips_the_environment_and_the_sandbox_override_through_bash(tmp_path):
     plan = build_plan("stage1", STAGE1, nodes=4, overrides=[f"output_dir={tmp_path}"])
     train_line = next(line for line in emit_tsv(plan).splitlines() if line.startswith("train\t"))
