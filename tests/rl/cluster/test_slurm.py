@@ -159,3 +159,29 @@ def test_a_service_that_dies_stops_the_job_naming_it_before_training(tmp_path):
     assert "open-qwq: service step on node 0 (gpu01) exited during the" in proc.stderr
     assert f"see {tmp_path}/run/logs/vllm-node0.log" in proc.stderr
     assert not any("accelerate launch" in call[-1] for call in recorded)
+
+
+def test_make_submits_with_sbatch_args_and_passes_gpu_memory_to_the_job(tmp_path):
+    """`make stage1` with sbatch on PATH: SBATCH_ARGS reach sbatch as given, GPU_MEM and FORCE reach the job."""
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    record = tmp_path / "sbatch.json"
+    (stubs / "sbatch").write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        f"json.dump({{'argv': sys.argv[1:], 'GPU_MEM': os.environ.get('GPU_MEM'), 'FORCE': os.environ.get('FORCE')}},"
+        f" open({str(record)!r}, 'w'))\n"
+    )
+    (stubs / "sbatch").chmod(0o755)
+    args = ["NODES=4", "GPU_MEM=141", "SBATCH_ARGS=--partition=gpu --account=proj --time=48:00:00 --qos=high"]
+    out = subprocess.run(
+        ["make", "-s", "stage1", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}"},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    submitted = json.loads(record.read_text())
+    assert submitted["argv"][:2] == ["--nodes=4", "--gpus-per-node=8"]
+    assert submitted["argv"][2:6] == ["--partition=gpu", "--account=proj", "--time=48:00:00", "--qos=high"]
+    assert submitted["argv"][-1] == "recipes/slurm/stage.sbatch" and submitted["GPU_MEM"] == "141"
+    assert 'GPU_MEM:+--gpu-memory-gib "$GPU_MEM"' in SCRIPT.read_text()  # and the job hands it to the plan
