@@ -39,7 +39,9 @@ def quiet_libraries() -> None:
     for pattern, category in NOISY_WARNINGS:
         warnings.filterwarnings("once", message=pattern, category=category)
     for name, level in CHATTY_LOGGERS.items():
-        logging.getLogger(name).setLevel(level)
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.addFilter(_AtLeast(level))  # DeepSpeed sets its own logger's level again when imported
     try:
         import datasets
         import transformers
@@ -50,6 +52,15 @@ def quiet_libraries() -> None:
         transformers.utils.logging.disable_progress_bar()
     except ImportError:  # the CLI's --help paths run without them
         pass
+
+
+class _AtLeast(logging.Filter):
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.level
 
 
 def default_table_every(cuda: bool) -> int:
