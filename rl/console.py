@@ -1,6 +1,8 @@
 """What a run prints: the signal (progress, per-step metrics, our own notices), not library chatter.
 
-- `quiet_libraries`: each known noisy warning is shown once per process (not once per stage or step);
+- `quiet_libraries`: each known noisy warning is shown once per process (not once per stage or step: a
+  "once" filter alone does not hold, because CPython keeps "once" in the warning site's registry, which
+  every filter change, `catch_warnings` included, clears; the display is de-duplicated instead);
   transformers' weight-loading reports and bars and datasets' per-map bars are off. Warnings of our own
   (`rl.*`, `verifiers.*`, `sandbox.*`) are untouched: a reward that cannot score still says so.
 - `completion_tables`: TRL prints a table of sample completions at every logged step when
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -36,8 +39,7 @@ DEFAULT_TABLE_EVERY_GPU = 10  # logged steps between completion tables on a GPU 
 @functools.cache
 def quiet_libraries() -> None:
     """Idempotent: known noisy warnings once per process, library progress bars and load reports off."""
-    for pattern, category in NOISY_WARNINGS:
-        warnings.filterwarnings("once", message=pattern, category=category)
+    warnings.showwarning = _noisy_once(warnings.showwarning)
     for name, level in CHATTY_LOGGERS.items():
         logger = logging.getLogger(name)
         logger.setLevel(level)
@@ -52,6 +54,22 @@ def quiet_libraries() -> None:
         transformers.utils.logging.disable_progress_bar()
     except ImportError:  # the CLI's --help paths run without them
         pass
+
+
+def _noisy_once(show: Callable[..., Any]) -> Callable[..., Any]:
+    """warnings.showwarning that shows each known noisy warning (category, text) once per process."""
+    seen: set[tuple[type, str]] = set()
+
+    @functools.wraps(show)
+    def show_once(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        text = str(message)
+        if any(issubclass(category, c) and re.match(p, text) for p, c in NOISY_WARNINGS):
+            if (category, text) in seen:
+                return
+            seen.add((category, text))
+        show(message, category, *args, **kwargs)
+
+    return show_once
 
 
 class _AtLeast(logging.Filter):
