@@ -13,6 +13,9 @@ SBATCH_ARGS ?=
 LAUNCH   = $(PY) -m rl launch --stage $@ $(if $(RECIPE),--recipe $(RECIPE)) $(if $(NODES),--nodes $(NODES)) $(if $(GPUS_PER_NODE),--gpus-per-node $(GPUS_PER_NODE)) $(if $(GPU_MEM),--gpu-memory-gib $(GPU_MEM)) $(if $(FORCE),--force)
 
 .PHONY: help install test smoke stage1 stage2 rm bench lint format install-gpu
+# Benchmarks print their tables, not library chatter (loading reports, progress bars, DeepSpeed's CPU notice).
+BENCH_ENV = TRANSFORMERS_VERBOSITY=error HF_DATASETS_DISABLE_PROGRESS_BARS=1 TQDM_DISABLE=1 PYTHONWARNINGS=ignore \
+  HF_HUB_OFFLINE=1 $(if $(shell command -v nvidia-smi),,DS_ACCELERATOR=cpu)
 
 help:  ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -24,6 +27,9 @@ help:  ## list targets
 	.venv/bin/pip install -q -c constraints.txt -e '.[dev]'
 	# BFCL data and ground truth for the tool-call tests; its declared deps pin an old numpy, so no deps.
 	.venv/bin/pip install -q --no-deps bfcl-eval==2026.3.23
+	# The reference IFEval checks (lm-eval's copy of google-research's code) for the agreement tests; the
+	# tests load those files alone, so none of lm-eval's evaluation stack is needed.
+	.venv/bin/pip install -q --no-deps lm-eval==0.4.13
 	touch $@
 
 install: .venv/.installed  ## create .venv with the CPU stack and test tools (idempotent)
@@ -66,17 +72,23 @@ stage2:  ## cluster stage 2 from stage 1's checkpoint (same variables as stage1)
 install-gpu: install  ## cluster nodes: add the CUDA stack (vllm, flash-attn) to .venv
 	.venv/bin/pip install -e '.[gpu]'
 
-# Each benchmark prints its figure next to the named peer, measured in the same run.
-bench: install  ## math verifier vs math-verify, sandbox vs docker-run, rules + RM throughput, GRPO step split
-	$(PY) -m verifiers.math.bench
-	$(PY) -m sandbox.bench
-	$(PY) -m verifiers.rules.bench
-	$(PY) -m verifiers.reward_model.bench
-	$(PY) -m rl bench
+.venv/.bench-installed: .venv/.installed
+	.venv/bin/pip install -q -c constraints.txt -e '.[bench]'
+	touch $@
 
-lint:  ## ruff lint + format check
+# Each benchmark (each package's bench.py) prints its figure next to the named peer, measured in the same run.
+bench: .venv/.bench-installed  ## math verifier vs math-verify, sandbox vs docker-run, rules + RM throughput, GRPO step split
+	$(BENCH_ENV) $(PY) -m verifiers.math.bench
+	$(BENCH_ENV) $(PY) -m sandbox.bench
+	$(BENCH_ENV) $(PY) -m verifiers.rules.bench
+	$(BENCH_ENV) $(PY) -m verifiers.reward_model.bench
+	$(BENCH_ENV) $(PY) -m rl bench
+
+lint: install  ## ruff lint + format check, mypy type check, import directions (import-linter)
 	$(PY) -m ruff check rl verifiers sandbox tests
 	$(PY) -m ruff format --check rl verifiers sandbox tests
+	$(PY) -m mypy
+	.venv/bin/lint-imports
 
 format:  ## ruff format + autofix
 	$(PY) -m ruff format rl verifiers sandbox tests

@@ -15,9 +15,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rl.recipe import Recipe, RecipeError, load_recipe
+
+if TYPE_CHECKING:
+    from transformers import TrainerCallback
 
 DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "smoke" / "stage1.yaml"
 PATHS = {
@@ -53,7 +56,7 @@ def timing_trainer_class() -> type:
     return TimingGRPOTrainer
 
 
-def step_times(trainer: Any, rows: list[dict[str, Any]]) -> Any:
+def step_times(trainer: Any, rows: list[dict[str, Any]]) -> TrainerCallback:
     """Per optimizer step: switch the reward path (even steps as trained, odd steps the peer), time it."""
     from transformers import TrainerCallback
 
@@ -80,7 +83,11 @@ def run(recipe: Recipe) -> dict[str, dict[str, float]]:
     from rl.train import build_trainer
 
     rows: list[dict[str, Any]] = []
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
     trainer = build_trainer(recipe, trainer_cls=timing_trainer_class())
+    for noisy in (ProgressCallback, PrinterCallback):  # the benchmark prints its table, not training logs
+        trainer.remove_callback(noisy)
     trainer.add_callback(step_times(trainer, rows))
     trainer.train()
     timed = rows[2:]  # warm-up: one step of each path
@@ -95,9 +102,8 @@ def prepare(recipe_path: Path, overrides: list[str], steps: int, workdir: Path) 
     model = load_recipe(recipe_path, overrides).model_path  # resolved against the recipe's own run dir
     hub_id = model.count("/") == 1 and not Path(model).exists()
     if not hub_id and not (Path(model) / "config.json").is_file():
-        from rl.smoke.tiny import (
-            build_tiny,
-        )  # the chained checkpoint is not there: time the same shapes on the tiny model
+        # the chained checkpoint is not there: time the same shapes on the tiny model
+        from rl.smoke.tiny import build_tiny
 
         print(f"{model} not found: timing a fresh tiny model instead", file=sys.stderr)
         model = str(build_tiny(workdir / "tiny"))

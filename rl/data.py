@@ -14,6 +14,9 @@ import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from verifiers import jsonl
+from verifiers.completion import message_text
+
 if TYPE_CHECKING:
     from datasets import Dataset
 
@@ -67,15 +70,10 @@ def local_path(name: str, split: str) -> Path:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    with path.open() as f:
-        for n, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise DataError(f"{path}:{n} is not a JSON object: {e}") from e
-    return rows
+    try:
+        return jsonl.read_jsonl(path)
+    except jsonl.JsonlError as e:
+        raise DataError(str(e)) from e
 
 
 def load_source(src: DataSource, seed: int = 0) -> Dataset:
@@ -202,6 +200,8 @@ def rlvr_ifeval(ground_truth: str | dict) -> dict[str, Any]:
         "verify_sentence_constraint",
         "validate_frequency_capital_words",
     ):
+        if not isinstance(n, int):
+            raise DataError(f"RLVR-IFeval check {name} needs an integer N, got {n!r}")
         relation, count = _relation(gt.get("quantifier"), n)
         iid, kw = {
             "validate_word_constraint": (
@@ -307,10 +307,10 @@ def render_prompt(
     return text
 
 
-def completion_text(completion: str | list[dict[str, str]], think_prefill: bool = True) -> str:
+def sft_target(completion: str | list[dict[str, str]], think_prefill: bool = True) -> str:
     """An SFT target as text after the rendered prompt: the assistant content minus the prefilled `<think>\\n`."""
     if not isinstance(completion, str):
-        completion = "".join(m["content"] for m in completion if m["role"] == "assistant")
+        completion = "".join(message_text(m) for m in completion if m["role"] == "assistant")
     if think_prefill and completion.startswith(THINK_PREFILL):
         completion = completion[len(THINK_PREFILL) :]
     elif think_prefill and completion.startswith("<think>"):
@@ -336,7 +336,7 @@ def prepare(ds: Dataset, tokenizer: Any, data: DataSection) -> Dataset:
             "prompt_messages": to_messages(row["prompt"], data.system_prompt),
         }
         if row.get("completion") is not None:
-            out["completion"] = completion_text(row["completion"], data.think_prefill)
+            out["completion"] = sft_target(row["completion"], data.think_prefill)
         return out
 
     return ds.map(render, desc="rendering prompts")

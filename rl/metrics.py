@@ -15,6 +15,8 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from verifiers.jsonl import read_jsonl
+
 METRICS_FILE = "metrics.jsonl"
 
 
@@ -23,8 +25,7 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     if path.is_dir():
         path = path / METRICS_FILE
-    with path.open() as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return read_jsonl(path)
 
 
 def _jsonable(value: Any) -> Any:

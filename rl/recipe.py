@@ -13,9 +13,12 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from trl import GRPOConfig, SFTConfig
 
 TRAINERS = ("grpo", "sft")
 WANDB_MODES = ("auto", "offline", "online", "disabled")
@@ -186,7 +189,7 @@ class Recipe:
 
         return trl.GRPOConfig if self.trainer == "grpo" else trl.SFTConfig
 
-    def trl_config(self, **extra: Any) -> Any:
+    def trl_config(self, **extra: Any) -> GRPOConfig | SFTConfig:
         """TRL's GRPOConfig / SFTConfig for this stage: `training` + output dir + reward weights."""
         kwargs: dict[str, Any] = {"output_dir": str(self.run_dir), **self.training, **extra}
         if self.trainer == "grpo":
@@ -316,7 +319,7 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
         for f in dataclasses.fields(cls)
         if f.name not in kwargs
         and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
+        and f.default_factory is dataclasses.MISSING
     ]
     if missing:
         raise RecipeError(f"{where} lacks required key {prefix + missing[0]!r}", key=prefix + missing[0])
@@ -353,7 +356,7 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
             except RecipeError as e:
                 errors.append(e)
         raise errors[0] if len(errors) == 1 else RecipeError(f"{key}: {value!r} does not fit {tp}", key=key)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _build(tp, value if value is not None else {}, key + ".")
     if origin is list:
         if not isinstance(value, list):

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from verifiers.jsonl import read_jsonl
+
 # Training curves worth a panel, in this order, when a run logged them (TRL GRPOTrainer names). Each reward's
 # mean (`rewards/<name>/mean`) gets a panel after `reward_std`; `loss` is split by trainer (SFT, GRPO).
 CURVES = {
@@ -84,16 +86,6 @@ class Run:
         return scores
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:  # a line being written while we read
-            continue
-    return rows
-
-
 def _read_report(path: Path) -> dict[str, dict[str, Any]]:
     try:
         report = json.loads(path.read_text())
@@ -105,7 +97,7 @@ def _read_report(path: Path) -> dict[str, dict[str, Any]]:
 def load_run(path: Path, label: str | None = None) -> Run:
     run = Run(label or path.name, path)
     if (path / "metrics.jsonl").is_file():
-        run.metrics = _read_jsonl(path / "metrics.jsonl")
+        run.metrics = read_jsonl(path / "metrics.jsonl", skip_invalid=True)  # a line may be mid-write
     run.trainer = _trainer(path, run.metrics)
     if (path / "eval" / "results.json").is_file():
         run.evals["final"] = _read_report(path / "eval" / "results.json")

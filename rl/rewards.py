@@ -9,7 +9,8 @@ logs `rewards/<name>/mean`), wrapped here and only here:
 - `routed`: only rows whose `task` the reward owns reach the verifier (others score None, which TRL
   nan-aggregates); rows it cannot score are counted (`verifiers.failures`) and logged every step as
   `rewards/<name>/failed` through TRL's `log_metric` hook; a reward that raises scores its rows None
-  (not 0) and counts them all as failed.
+  (not 0) and counts them all as failed. Rows a verifier scored but noted (`verifiers.failures.note`,
+  e.g. code in another language than the row asks) are logged as `rewards/<name>/<kind>`.
 - `overlapped` (the SLOW rewards): the routed reward made `async`, run in a worker thread, so TRL's
   GRPOTrainer (which gathers async reward functions with `asyncio.gather`) scores math, sandbox and
   reward-model rows at the same time instead of one function after another.
@@ -62,10 +63,16 @@ class Reward:
     )
 
 
+def _answer_settings(recipe: Recipe | None) -> dict[str, Any]:
+    """Where a completion's final answer is (`verifiers.completion`): with the recipe's `<think>` prefill,
+    a completion that never closes its thinking has none."""
+    return {"think_prefill": recipe.data.think_prefill} if recipe is not None else {}
+
+
 def _code_settings(recipe: Recipe | None) -> dict[str, Any]:
     """The sandbox the recipe names (the launcher fills `sandbox.url`); unset, code_reward reads SANDBOX_URL."""
     url = recipe.sandbox.url if recipe is not None else None
-    return {"sandbox_url": url} if url else {}
+    return {**_answer_settings(recipe), **({"sandbox_url": url} if url else {})}
 
 
 def _reward_model_settings(recipe: Recipe | None) -> dict[str, Any]:
@@ -76,8 +83,11 @@ def _reward_model_settings(recipe: Recipe | None) -> dict[str, Any]:
         "path_or_url": section.path_or_url,
         "batch_size": section.batch_size,
         "normalize": section.normalize,
+        **_answer_settings(recipe),
     }
 
+
+_PREFILL_DOC = "`data.think_prefill` (where the final answer is)"
 
 # The one table of rewards. Everything else derives from it: REGISTRY (recipe validation, `resolve`), TASKS
 # (routing), SLOW (overlap), TASK_REWARDS (evaluation scores each task with its training reward), and the
@@ -90,27 +100,36 @@ REWARDS: tuple[Reward, ...] = (
         "mathematically (latex2sympy2_extended + sympy) in a persistent worker pool with hard timeouts",
         tasks=("math",),
         slow=True,
+        settings=_answer_settings,
+        settings_doc=_PREFILL_DOC,
     ),
     Reward(
         "code_execution",
         "verifiers.code:code_reward",
-        "the last fenced program after `</think>`, judged by the sandbox (binary, fraction or Codeforces-style)",
+        "the last fenced program after `</think>`, judged by the sandbox in the row's language (Python, C++,"
+        " Rust, JavaScript; binary, fraction or Codeforces-style); a block tagged with another language scores"
+        " 0, logged as `rewards/code_execution/wrong_language`",
         tasks=("code",),
         slow=True,
         settings=_code_settings,
-        settings_doc="`sandbox.url` (the launcher fills it); kwargs `scoring`: binary, fraction, codeforces",
+        settings_doc="`sandbox.url` (the launcher fills it), `data.think_prefill`; kwargs `scoring`: binary, "
+        "fraction, codeforces",
     ),
     Reward(
         "ifeval",
         "verifiers.rules.ifeval:ifeval_reward",
         "all 25 IFEval instruction ids, strict and loose, offline",
         tasks=("ifeval",),
+        settings=_answer_settings,
+        settings_doc=_PREFILL_DOC,
     ),
     Reward("format", "verifiers.rules.format:format_reward", "`<think>…</think>` structure"),
     Reward(
         "language",
         "verifiers.rules.language:language_consistency_reward",
         "answer in the prompt's language",
+        settings=_answer_settings,
+        settings_doc=_PREFILL_DOC,
     ),
     Reward("repetition", "verifiers.rules.repetition:repetition_reward", "loops and repeated n-grams"),
     Reward(
@@ -124,6 +143,8 @@ REWARDS: tuple[Reward, ...] = (
         "verifiers.rules.tool_call:tool_call_reward",
         "`<tool_call>{json}</tool_call>` against the tool schema and expected call, BFCL AST rules",
         tasks=("tool",),
+        settings=_answer_settings,
+        settings_doc=_PREFILL_DOC,
     ),
     Reward(
         "reward_model",
@@ -131,7 +152,7 @@ REWARDS: tuple[Reward, ...] = (
         "a reward model on the text after `</think>`, in-process or over HTTP, normalised per prompt group",
         slow=True,
         settings=_reward_model_settings,
-        settings_doc="`reward_model.path_or_url`, `.batch_size`, `.normalize`",
+        settings_doc="`reward_model.path_or_url`, `.batch_size`, `.normalize`, `data.think_prefill`",
         factory=True,
     ),
 )
@@ -199,10 +220,23 @@ _unclaimed: Counter[str] = Counter()
 _unclaimed_lock = threading.Lock()
 
 
+_unclaimed_notes: Counter[tuple[str, str]] = Counter()
+
+
 def _claim(names: set[str]) -> int:
     with _unclaimed_lock:
         _unclaimed.update(failures.drain())
         return sum(_unclaimed.pop(n, 0) for n in names)
+
+
+def _claim_notes(names: set[str]) -> dict[str, int]:
+    """The `verifiers.failures.note` counts of these reward functions, by kind."""
+    with _unclaimed_lock:
+        _unclaimed_notes.update(failures.drain_notes())
+        out: Counter[str] = Counter()
+        for reward, kind in [key for key in _unclaimed_notes if key[0] in names]:
+            out[kind] += _unclaimed_notes.pop((reward, kind))
+        return dict(out)
 
 
 def _inner_name(fn: Callable) -> str:
@@ -245,9 +279,11 @@ def routed(
                     values[i] = None if v is None or math.isnan(float(v)) else float(v)
             except Exception as e:  # a reward that cannot run scores None, never a silent 0
                 failures.record(name, f"{type(e).__name__}: {e}", len(rows))
-        failed = _claim(owners)
+        failed, notes = _claim(owners), _claim_notes(owners)
         if kwargs.get("log_metric") is not None:
             kwargs["log_metric"](f"rewards/{name}/failed", float(failed))
+            for kind, count in notes.items():  # e.g. rewards/code_execution/wrong_language
+                kwargs["log_metric"](f"rewards/{name}/{kind}", float(count))
         if guard is not None:
             guard.observe(name, failed, len(rows))
         return values

@@ -13,9 +13,14 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rl.recipe import Recipe, RecipeError, load_recipe
+
+if TYPE_CHECKING:
+    from peft import LoraConfig
+    from transformers import PreTrainedModel, Trainer
+    from trl import GRPOConfig, SFTConfig
 
 
 def run_stage(recipe: Recipe, callbacks: list[Any] | None = None) -> Path:
@@ -72,7 +77,9 @@ def restored_env(names: tuple[str, ...]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def build_trainer(recipe: Recipe, callbacks: list[Any] | None = None, trainer_cls: type | None = None) -> Any:
+def build_trainer(
+    recipe: Recipe, callbacks: list[Any] | None = None, trainer_cls: type | None = None
+) -> Trainer:
     """config -> dataset -> tokenizer -> model -> rewards -> TRL trainer, with recipe.yaml saved in the run dir."""
     run_dir = recipe.run_dir
     model_path = check_model(recipe)
@@ -146,7 +153,7 @@ def check_model(recipe: Recipe) -> str:
     return path
 
 
-def load_model(recipe: Recipe, path: str) -> Any:
+def load_model(recipe: Recipe, path: str) -> PreTrainedModel:
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -159,7 +166,7 @@ def load_model(recipe: Recipe, path: str) -> Any:
     return AutoModelForCausalLM.from_pretrained(path, **kwargs)
 
 
-def lora_config(recipe: Recipe) -> Any:
+def lora_config(recipe: Recipe) -> LoraConfig | None:
     if not recipe.model.lora:
         return None
     from peft import LoraConfig
@@ -167,7 +174,7 @@ def lora_config(recipe: Recipe) -> Any:
     return LoraConfig(task_type="CAUSAL_LM", **recipe.model.lora)
 
 
-def training_args(recipe: Recipe, use_wandb: bool) -> Any:
+def training_args(recipe: Recipe, use_wandb: bool) -> GRPOConfig | SFTConfig:
     """TRL's config from the recipe's `training` section; CPU and logging defaults where it says nothing."""
     import torch
 

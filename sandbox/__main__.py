@@ -13,15 +13,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser(
-        "serve", help="run the server here, in the foreground (isolates each execution itself)"
+        "serve",
+        help="run the server here, in the foreground (isolates each execution itself)",
+        description="Serve /judge, /judge_batch and /run_code here, in the foreground. Each slot runs one "
+        "execution at a time, isolated by namespaces, a uid of its own, cgroups and seccomp when run as "
+        "root (seccomp and rlimits only otherwise; /health says which). Prints its URL once ready.",
     )
-    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--host", default="127.0.0.1", help="TCP address to listen on (default: %(default)s)")
     g = s.add_mutually_exclusive_group()
-    g.add_argument("--port", type=int, default=8000)
-    g.add_argument("--socket", help="listen on this unix socket instead of TCP")
+    g.add_argument("--port", type=int, default=8000, help="TCP port (default: %(default)s)")
+    g.add_argument("--socket", help="listen on this unix socket instead of TCP (default: TCP)")
     s.add_argument("--workers", type=int, default=None, help="execution slots (default: one per core)")
     s.add_argument(
-        "--queue", type=int, default=None, help="judgments admitted at once before 429 (default 4096)"
+        "--queue", type=int, default=None, help="judgments admitted at once before 429 (default: 4096)"
     )
     u = sub.add_parser("up", help="run the server in Docker containers (builds the image when missing)")
     u.add_argument("--replicas", type=int, default=1, help="containers to start (default 1)")
@@ -45,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         "--replicas", type=int, default=None, help="only the replicas of an `up` with these arguments"
     )
     g = d.add_mutually_exclusive_group()
-    g.add_argument("--port", type=int, default=8000, help="the `up`'s first port (with --replicas)")
-    g.add_argument("--socket", help="the `up`'s unix socket path (with --replicas)")
+    g.add_argument("--port", type=int, default=None, help="only the `up`s at this first port")
+    g.add_argument("--socket", help="only the `up`s at this unix socket path")
     sub.add_parser("build", help="build the image only")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

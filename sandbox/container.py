@@ -1,12 +1,14 @@
 """`python -m sandbox up/down`: the same server in Docker containers, through the docker SDK.
 
-The image is built from `sandbox/Dockerfile` when missing. Its base is the official slim Python when it
-is already present locally, else a Debian base made here with debootstrap from the machine's own apt
-sources and `docker import`ed (cached), else pulled: air-gapped machines and CI never need a registry.
+The image is built from `sandbox/Dockerfile` when missing. Its base is a Debian made here with debootstrap
+from the machine's own apt sources, with python3 and the toolchains of the judged languages (g++, rustc,
+nodejs), and `docker import`ed (cached); else the official slim Python when it is present locally (the
+Dockerfile then adds the toolchains with apt), else pulled: CI never needs a registry.
 
 Each replica runs read-only, with a pids limit, with host networking bound to 127.0.0.1 (`--port`) or
-with no network at all and a bind-mounted unix socket (`--socket`). It gets CAP_SYS_ADMIN only so its
-slots can build their own namespaces; executed programs drop every privilege before they run.
+with no network at all and a bind-mounted unix socket (`--socket`), in a cgroup namespace of its own. It
+gets CAP_SYS_ADMIN only so its slots can build their own namespaces and cgroups; executed programs drop
+every privilege before they run (and each is the OOM killer's first choice, see `sandbox.child`).
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from sandbox.languages import DEBIAN_PACKAGES
+
 log = logging.getLogger("sandbox")
 
 IMAGE = "open-qwq/sandbox:latest"
 DEFAULT_BASE = "python:3.11-slim"
-LOCAL_BASE = "open-qwq/sandbox-base:bookworm"
+LOCAL_BASE = "open-qwq/sandbox-base:bookworm-toolchains"  # python3 and the judged languages' toolchains
 LABEL = "open-qwq.sandbox"
 CACHE = Path(os.environ.get("SANDBOX_CACHE", Path.home() / ".cache" / "open-qwq"))
 _SERVER_DISTS = ("fastapi", "uvicorn", "pydantic")
@@ -87,9 +91,10 @@ def _apt_mirror() -> tuple[str, str]:
 
 
 def make_local_base(client) -> str:
-    """Debootstrap a minimal Debian with python3 into a folder and import it as LOCAL_BASE (cached tarball)."""
+    """Debootstrap a minimal Debian with python3 and the toolchains (g++, rustc, nodejs) into a folder and
+    import it as LOCAL_BASE (cached tarball)."""
     mirror, suite = _apt_mirror()
-    tarball = CACHE / f"sandbox-base-{suite}.tar"
+    tarball = CACHE / f"sandbox-base-{suite}-toolchains.tar"
     if not tarball.exists():
         if not shutil.which("debootstrap") or os.geteuid() != 0:
             raise RuntimeError(
@@ -99,9 +104,12 @@ def make_local_base(client) -> str:
         CACHE.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
             rootfs = Path(tmp) / "rootfs"
-            log.info("making a local base: debootstrap %s from %s (about a minute)", suite, mirror)
+            packages = ",".join(("python3", *DEBIAN_PACKAGES))
+            log.info(
+                "making a local base: debootstrap %s (%s) from %s (a few minutes)", suite, packages, mirror
+            )
             subprocess.run(
-                ["debootstrap", "--variant=minbase", "--include=python3", suite, str(rootfs), mirror],
+                ["debootstrap", "--variant=minbase", f"--include={packages}", suite, str(rootfs), mirror],
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
@@ -118,7 +126,7 @@ def resolve_base(client, base: str | None) -> str:
         if not _has_image(client, base):
             client.images.pull(base)
         return base
-    for name in (DEFAULT_BASE, LOCAL_BASE):
+    for name in (LOCAL_BASE, DEFAULT_BASE):  # ours first: it already has the toolchains
         if _has_image(client, name):
             return name
     try:
@@ -197,7 +205,8 @@ def build_image(base: str | None = None, rebuild: bool = False, client=None) -> 
             buildargs={"BASE": base},
             rm=True,
             labels={f"{LABEL}.source": digest},
-            network_mode="none",
+            # The toolchains layer runs apt once (then it is cached); the containers get no network.
+            network_mode="host",
         )
     # The previous build of our image is now untagged; drop it unless a container still uses it.
     client.images.prune(filters={"dangling": True, "label": f"{LABEL}.source"})
@@ -221,6 +230,7 @@ def up(
     image = build_image(base, rebuild, client)
     slots = workers or os.cpu_count() or 1
     names, urls, paths = replica_addresses(replicas, port, socket)
+    address = _address_label(port, socket)
     for c in _ours(client):  # a replica left on the same port or socket by an earlier `up`
         if c.name in names:
             c.remove(force=True)
@@ -234,9 +244,10 @@ def up(
             pids_limit=64 * slots + 64,
             mem_limit=f"{memory_gb or 2 * slots + 1}g",  # bounds all of a replica's executions together
             cap_add=["SYS_ADMIN"],
+            cgroupns="private",  # slots nest their cgroups inside the container's (see sandbox.cgroups)
             security_opt=["no-new-privileges"],
             environment={"SANDBOX_UID_BASE": str(61000 + 1000 * i)},
-            labels={LABEL: "1"},
+            labels={LABEL: "1", f"{LABEL}.address": address},
         )
         args = ["--workers", str(slots)]
         if socket:
@@ -283,17 +294,26 @@ def _ours(client) -> list:
     return client.containers.list(all=True, filters={"label": LABEL})
 
 
-def down(replicas: int | None = None, port: int = 8000, socket: str | None = None) -> int:
+def _address_label(port: int, socket: str | None) -> str:
+    """Which `up` a container belongs to: its first port or its socket path (a label `down` filters on)."""
+    return f"socket:{Path(socket).resolve()}" if socket else f"port:{port}"
+
+
+def down(replicas: int | None = None, port: int | None = None, socket: str | None = None) -> int:
     """Stop and remove containers `up` started; returns how many.
 
-    With `replicas`, only those an `up` with the same replicas/port/socket started (so a job sharing the
-    engine with another removes its own); without, every container of ours.
+    With `replicas`, only those an `up` with the same replicas/port/socket started; with only a port or
+    socket, every replica of the `up`s at that address (so a job sharing the engine with another removes
+    its own); with none of them, every container of ours.
     """
     client = _docker()
     found = _ours(client)
     if replicas is not None:
-        names = set(replica_addresses(replicas, port, socket)[0])
+        names = set(replica_addresses(replicas, 8000 if port is None else port, socket)[0])
         found = [c for c in found if c.name in names]
+    elif port is not None or socket is not None:
+        address = _address_label(port or 0, socket)
+        found = [c for c in found if c.labels.get(f"{LABEL}.address") == address]
     for c in found:
         c.remove(force=True)
     return len(found)

@@ -5,12 +5,14 @@
 - APPS / TACO: `input_output` = JSON {"inputs", "outputs", optional "fn_name"}
 - CodeContests: `public_tests` / `private_tests` / `generated_tests` = {"input": [...], "output": [...]}
 - LiveCodeBench: `public_test_cases` / `private_test_cases` (JSON, or LCB's compressed form), `metadata`
-- PrimeIntellect (SYNTHETIC-1, verifiable-coding): `verification_info` = JSON {"test_cases": [...]}
+- PrimeIntellect (SYNTHETIC-1, verifiable-coding): `verification_info` = {"language", "test_cases": [...]}, a
+  Python literal (single quotes) on the hub, JSON or a dict in derived copies
 - HumanEval: `test` + `entry_point`; MBPP: `test_list` (+ `test_setup_code`)
 """
 
 from __future__ import annotations
 
+import ast
 import base64
 import io
 import json
@@ -19,9 +21,31 @@ import re
 import zlib
 from typing import Any
 
+# The languages the sandbox judges, and the datasets' spellings of them: the data filter keeps code rows
+# whose `canonical_language` is in SUPPORTED_LANGUAGES (one definition, in sandbox.languages).
+from sandbox.languages import SUPPORTED_LANGUAGES as SUPPORTED_LANGUAGES
+from sandbox.languages import canonical_language
+
 
 def _load(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
+
+
+def parse_literal(value: Any) -> Any:
+    """A column holding JSON or a Python literal (PrimeIntellect's single-quoted dicts) as a Python value.
+
+    `ast.literal_eval` builds only literals (no names, calls or attributes), so a dataset cannot run code here.
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        pass
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError, MemoryError, RecursionError) as e:
+        raise ValueError(f"neither JSON nor a Python literal: {value[:80]!r}...") from e
 
 
 def _stdin(value: Any) -> str:
@@ -102,7 +126,7 @@ def from_livecodebench(row: dict[str, Any]) -> dict[str, Any]:
 
 def from_prime_intellect(row: dict[str, Any]) -> dict[str, Any]:
     """PrimeIntellect rows: `verification_info` with `test_cases` of type stdin_stdout or function_call."""
-    info = _load(row["verification_info"])
+    info = parse_literal(row["verification_info"])
     cases = info.get("test_cases", [])
     if cases and cases[0].get("type") == "function_call":
         tests = [_function_case(c["input"], c["output"]) for c in cases]
@@ -130,8 +154,31 @@ def from_mbpp(row: dict[str, Any]) -> dict[str, Any]:
     return {"mode": "assert", "test": test, "entry_point": entry}
 
 
+def row_language(row: dict[str, Any]) -> str | None:
+    """The language a row asks for (its `language` column, else `verification_info.language`), canonical."""
+    name = row.get("language")
+    if not name and row.get("verification_info"):
+        try:
+            info = parse_literal(row["verification_info"])
+        except ValueError:
+            info = None
+        name = info.get("language") if isinstance(info, dict) else None
+    return canonical_language(name) if name else None
+
+
 def row_to_tests(row: dict[str, Any]) -> dict[str, Any]:
-    """Pick the adapter from the row's columns; raises ValueError naming the columns it looked for."""
+    """Pick the adapter from the row's columns; raises ValueError naming the columns it looked for.
+
+    A row that names its language (PrimeIntellect's `cpp`, `rust`, `javascript`) carries it into the body.
+    """
+    body = _adapt(row)
+    language = row_language(row)
+    if language is not None:
+        body["language"] = language
+    return body
+
+
+def _adapt(row: dict[str, Any]) -> dict[str, Any]:
     if row.get("input_output"):
         return from_apps(row)
     if any(k in row for k in ("public_tests", "private_tests", "generated_tests")):

@@ -11,9 +11,12 @@ import json
 import math
 import re
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 from sandbox.api import JudgeRequest, JudgeResponse
+from sandbox.compiler import BuildCache, Failure
+from sandbox.languages import available, missing_message, resolve
 
 Runner = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
@@ -25,13 +28,23 @@ REL_TOL = 1e-6
 
 
 def _tokens_match(expected: str, actual: str) -> bool:
+    """Tokens are equal as text, or as numbers: an integer exactly, a real within REL_TOL.
+
+    Where the expected token is an integer, the answer must be that integer exactly: `5`, `5.0` and
+    `5e0` all equal 5, but no float-looking token stands for a nearby integer (1e18 is not 10**18 + 1).
+    Decimal compares digits of any length exactly, so a huge number can neither crash nor pass.
+    """
     if expected == actual:
         return True
     if not (_NUMBER.fullmatch(expected) and _NUMBER.fullmatch(actual)):
         return False
-    if _INTEGER.fullmatch(expected) and _INTEGER.fullmatch(actual):
-        return int(expected) == int(actual)  # integers are exact: 10**18 + 1 is not 10**18
-    return math.isclose(float(expected), float(actual), rel_tol=REL_TOL, abs_tol=1e-9)
+    try:
+        if _INTEGER.fullmatch(expected):
+            return Decimal(expected) == Decimal(actual)
+        e, a = float(expected), float(actual)
+        return math.isfinite(a) and math.isclose(e, a, rel_tol=REL_TOL, abs_tol=1e-9)
+    except (ArithmeticError, ValueError):
+        return False
 
 
 def _lines(text: str) -> list[str]:
@@ -58,11 +71,16 @@ def values_match(expected: Any, actual: Any) -> bool:
     if isinstance(expected, bool) or isinstance(actual, bool):
         return type(expected) is type(actual) and expected == actual
     if isinstance(expected, int | float) and isinstance(actual, int | float):
-        if isinstance(expected, int) and isinstance(actual, int):
+        if isinstance(expected, int):  # exact: float(n + 1) is not n + 1 once n + 1 > 2**53
+            if isinstance(actual, float):
+                return actual.is_integer() and int(actual) == expected
             return expected == actual
-        if math.isnan(expected) or math.isnan(actual):
-            return math.isnan(expected) and math.isnan(actual)
-        return math.isclose(expected, actual, rel_tol=REL_TOL, abs_tol=1e-9)
+        try:
+            if math.isnan(expected) or math.isnan(actual):
+                return math.isnan(expected) and math.isnan(actual)
+            return math.isclose(expected, actual, rel_tol=REL_TOL, abs_tol=1e-9)
+        except OverflowError:  # an integer too large for a float is not close to any float
+            return False
     if isinstance(expected, list | tuple) and isinstance(actual, list | tuple):
         return len(expected) == len(actual) and all(
             values_match(e, a) for e, a in zip(expected, actual, strict=True)
@@ -96,18 +114,24 @@ def _exec_request(req: JudgeRequest, **fields: Any) -> dict[str, Any]:
 
 
 def _verdict(req: JudgeRequest, case: Any, res: dict[str, Any]) -> str:
+    """The test's verdict; whatever the program made its output or result, never the server's failure."""
     status = res.get("status", "sandbox_error")
     if status != "ok":
         return status
-    if req.mode == "stdio":
-        return "accepted" if stdout_matches(str(case.output), res.get("stdout", "")) else "wrong_answer"
-    if req.mode == "function":
-        try:
-            actual = json.loads(res["result"])
-        except (TypeError, ValueError):
-            return "wrong_answer"
-        expected = [case.output, *case.alt_outputs]
-        return "accepted" if any(values_match(_normalise(e), actual) for e in expected) else "wrong_answer"
+    try:
+        if req.mode == "stdio":
+            return "accepted" if stdout_matches(str(case.output), res.get("stdout", "")) else "wrong_answer"
+        if req.mode == "function":
+            try:
+                actual = json.loads(res["result"])
+            except (TypeError, ValueError):
+                return "wrong_answer"
+            expected = [case.output, *case.alt_outputs]
+            return (
+                "accepted" if any(values_match(_normalise(e), actual) for e in expected) else "wrong_answer"
+            )
+    except RecursionError:  # nesting deeper than any expected answer: not it
+        return "wrong_answer"
     return "accepted"  # assert mode: check() returned
 
 
@@ -117,8 +141,30 @@ def _stdin(value: Any) -> str:
     return str(value)
 
 
-async def judge(req: JudgeRequest, run: Runner) -> JudgeResponse:
-    """Run every test (each in a fresh execution) and return per-test verdicts."""
+def _unjudged(req: JudgeRequest, verdict: str, **why: str) -> JudgeResponse:
+    """Every test fails the same way before any runs (a compile error, a missing toolchain)."""
+    total = len(req.tests)
+    n = 1 if req.stop_on_first_failure else total
+    return JudgeResponse(passed=0, total=total, verdicts=[verdict] * n, reward=0.0, **why)
+
+
+async def judge(req: JudgeRequest, run: Runner, builds: BuildCache | None = None) -> JudgeResponse:
+    """Run every test (each in a fresh execution) and return per-test verdicts.
+
+    A compiled language is built once first (through `builds`, the server's cache); every test then runs
+    that build.
+    """
+    lang = resolve(req.language)
+    program: dict[str, Any] = {}
+    if not lang.in_process:
+        if lang.name not in available():
+            return _unjudged(req, "sandbox_error", error=missing_message(lang))
+        build = await (builds or BuildCache()).build(lang, req.code, run)
+        if isinstance(build, Failure):
+            if build.verdict == "compile_error":
+                return _unjudged(req, "compile_error", details=build.details)
+            return _unjudged(req, build.verdict, error=build.details)
+        program = {"code": "", **build.exec_fields(req.memory_mb)}
     if req.mode == "assert":
         cases: list[Any] = [None]
         execs = [_exec_request(req, test=req.test, entry_point=req.entry_point)]
@@ -127,7 +173,7 @@ async def judge(req: JudgeRequest, run: Runner) -> JudgeResponse:
         execs = [_exec_request(req, fn_name=req.fn_name, input=c.input) for c in cases]
     else:
         cases = list(req.tests)
-        execs = [_exec_request(req, stdin=_stdin(c.input)) for c in cases]
+        execs = [_exec_request(req, stdin=_stdin(c.input), **program) for c in cases]
 
     async def one(i: int) -> str:
         return _verdict(req, cases[i], await run(execs[i]))

@@ -12,12 +12,16 @@ import os
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from sandbox.api import BatchRequest, BatchResponse, JudgeRequest, JudgeResponse, RunCodeRequest
-from sandbox.isolation import Pool
+from sandbox.compiler import BuildCache, Failure
 from sandbox.judge import judge
+from sandbox.languages import available, missing_message, resolve
+from sandbox.pool import Pool
 
 log = logging.getLogger("sandbox")
 
@@ -39,20 +43,34 @@ class Admission:
         self.pending -= n
 
 
-def create_app(workers: int | None = None, queue: int | None = None) -> FastAPI:
+def _errors(e: ValidationError | RequestValidationError) -> list[dict[str, Any]]:
+    """Validation errors without the offending input, which may be NaN (not JSON) or huge."""
+    return [{k: v for k, v in err.items() if k in ("loc", "msg", "type")} for err in e.errors()]
+
+
+def create_app(workers: int | None = None, queue: int | None = None, url: str = "") -> FastAPI:
     """The FastAPI app; `workers` execution slots (default: one per core), `queue` judgments admitted at once."""
     workers = workers or os.cpu_count() or 1
     pool = Pool(workers)
     admission = Admission(queue or max(4096, 256 * workers))
+    builds = BuildCache()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await pool.start()
-        log.info("sandbox ready: %d slots, isolation %s", workers, pool.isolation)
+        languages = await asyncio.to_thread(available)
+        log.info(
+            "sandbox serving at %s: %d slots, isolation %s", url or "(in process)", workers, pool.isolation
+        )
+        log.info("languages: %s", ", ".join(f"{k} ({v})" for k, v in languages.items()))
         yield
         await pool.stop()
 
     app = FastAPI(title="open-qwq sandbox", lifespan=lifespan)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, e: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": _errors(e)})
 
     async def judge_one(body: dict[str, Any] | JudgeRequest) -> JudgeResponse:
         try:
@@ -63,22 +81,29 @@ def create_app(workers: int | None = None, queue: int | None = None) -> FastAPI:
                 passed=0, total=1, verdicts=["sandbox_error"], reward=0.0, error=f"bad request: {msg}"
             )
         try:
-            return await judge(req, pool.run)
+            return await judge(req, pool.run, builds)
         except Exception as e:  # the server's own failure is sandbox_error, never a wrong answer
             log.exception("judging failed")
             n = max(1, len(req.tests)) if req.mode != "assert" else 1
             return JudgeResponse(passed=0, total=n, verdicts=["sandbox_error"] * n, reward=0.0, error=repr(e))
 
     @app.get("/health")
-    async def health() -> dict[str, Any]:
-        return {
-            "status": "ok",
+    async def health() -> JSONResponse:
+        down = pool.not_serving
+        body = {
+            "status": "ok" if not down else ("degraded" if len(down) < workers else "down"),
             "workers": workers,
+            "serving": workers - len(down),
+            "not_serving": down,
             "busy": pool.busy,
             "pending": admission.pending,
             "queue_limit": admission.limit,
             "isolation": pool.isolation,
+            "uid_base": pool.uid_base,  # slots run as uid_base + i, their checkers as uid_base + 500 + i
+            "languages": available(),
+            "compile_cache": builds.stats(),
         }
+        return JSONResponse(body, status_code=200 if len(down) < workers else 503)
 
     @app.post("/judge", response_model=JudgeResponse)
     async def judge_endpoint(req: JudgeRequest) -> JudgeResponse:
@@ -99,14 +124,20 @@ def create_app(workers: int | None = None, queue: int | None = None) -> FastAPI:
 
     @app.post("/run_code")
     async def run_code(req: RunCodeRequest) -> dict[str, Any]:
-        """SandboxFusion-compatible: run a Python program once and return what it printed."""
-        if req.language not in ("python", "python3"):
-            raise HTTPException(400, f"language {req.language!r} is not supported here; use 'python'")
+        """SandboxFusion-compatible: run a program once (compiled first when it must be) and return its output."""
+        lang = resolve(req.language)
+        if not lang.in_process and lang.name not in available():
+            raise HTTPException(503, missing_message(lang))
         admission.take(1)
         try:
+            program: dict[str, Any] = {"code": req.code}
+            if not lang.in_process:
+                build = await builds.build(lang, req.code, pool.run)
+                if isinstance(build, Failure):
+                    return _run_code_reply(None, build)
+                program = {"code": "", **build.exec_fields(req.memory_limit_MB)}
             res = await pool.run(
                 {
-                    "code": req.code,
                     "mode": "stdio",
                     "stdin": req.stdin or "",
                     "timeout_s": req.run_timeout,
@@ -114,30 +145,54 @@ def create_app(workers: int | None = None, queue: int | None = None) -> FastAPI:
                     "output_bytes": 16 * 2**20,
                     "processes": 64,
                     "file_size_mb": 256,
+                    **program,
                 }
             )
         finally:
             admission.give(1)
-        status = res.get("status")
-        run_status = {"time_limit": "TimeLimitExceeded", "sandbox_error": "Error"}.get(status, "Finished")
+        return _run_code_reply(res, None)
+
+    return app
+
+
+def _run_code_reply(res: dict[str, Any] | None, failed_build: Failure | None) -> dict[str, Any]:
+    """SandboxFusion's `/run_code` answer for one execution, or for a build that never ran."""
+    if failed_build is not None:
+        compiled = failed_build.verdict == "compile_error"
         return {
-            "status": "SandboxError"
-            if status == "sandbox_error"
-            else ("Success" if status == "ok" else "Failed"),
-            "message": res.get("error") or "",
-            "compile_result": None,
-            "run_result": {
-                "status": run_status,
-                "execution_time": res.get("elapsed_s"),
-                "return_code": res.get("exit_code"),
-                "stdout": res.get("stdout", ""),
-                "stderr": res.get("stderr", ""),
-            },
+            "status": "Failed" if compiled else "SandboxError",
+            "message": "" if compiled else failed_build.details,
+            "compile_result": {
+                "status": "Finished",
+                "return_code": 1,
+                "stdout": "",
+                "stderr": failed_build.details,
+            }
+            if compiled
+            else None,
+            "run_result": None,
             "executor_pod_name": None,
             "files": {},
         }
-
-    return app
+    assert res is not None
+    status = res.get("status")
+    run_status = {"time_limit": "TimeLimitExceeded", "sandbox_error": "Error"}.get(status, "Finished")
+    return {
+        "status": "SandboxError"
+        if status == "sandbox_error"
+        else ("Success" if status == "ok" else "Failed"),
+        "message": res.get("error") or "",
+        "compile_result": None,
+        "run_result": {
+            "status": run_status,
+            "execution_time": res.get("elapsed_s"),
+            "return_code": res.get("exit_code"),
+            "stdout": res.get("stdout", ""),
+            "stderr": res.get("stderr", ""),
+        },
+        "executor_pod_name": None,
+        "files": {},
+    }
 
 
 def serve(
@@ -150,7 +205,7 @@ def serve(
     """Run the server in the foreground until interrupted."""
     import uvicorn
 
-    app = create_app(workers, queue)
+    app = create_app(workers, queue, url=f"unix:{socket}" if socket else f"http://{host}:{port}")
     if socket:
         uvicorn.run(app, uds=socket, log_level="warning", access_log=False)
     else:

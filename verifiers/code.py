@@ -11,7 +11,14 @@ the programs in batches to `/judge_batch` on the sandbox server(s) at `sandbox_u
   the fraction passed before it (1.0 only when accepted)
 
 Rows without tests return None (not code rows). Rows the sandbox could not judge return None and are
-counted with `verifiers.failures.record`, never scored 0.0. A completion with no code block scores 0.0.
+counted with `verifiers.failures.record`, never scored 0.0. A completion with no code block in its final
+answer scores 0.0, as does one that never closed its thinking (`verifiers.completion`).
+
+Languages: a row asks for the language in its tests' `language` (else its `language` column, else
+Python); the program is judged in that language. A fenced block tagged with another language (```cpp
+for a Rust row, ```python for a C++ row) scores 0.0 without being run, and is counted
+(`verifiers.failures.note`, logged as `rewards/<name>/wrong_language`) so the drift can be watched.
+An untagged block, or one tagged with no language (```text), is judged in the row's language.
 """
 
 from __future__ import annotations
@@ -27,7 +34,9 @@ from typing import Any
 
 import httpx
 
+from sandbox.languages import SUPPORTED_LANGUAGES, canonical_language
 from verifiers import failures
+from verifiers.completion import final_answer
 
 log = logging.getLogger("verifiers")
 
@@ -39,23 +48,78 @@ _rr = 0
 _rr_lock = threading.Lock()
 
 
-def extract_code(completion: str) -> str | None:
-    """The last fenced code block of the final answer (after the last `</think>`), or None."""
-    if "</think>" in completion:
-        completion = completion.rsplit("</think>", 1)[1]
-    elif "<think>" in completion:
-        return None  # the reasoning never finished: there is no final answer
-    blocks = _FENCE.findall(completion)
-    if not blocks:
-        return None
-    code = blocks[-1][1]
-    return code if code.strip() else None
+# Fence tags that name a programming language the sandbox does not judge: a block so tagged is in another
+# language than any row asks for. Other tags (text, output, console...) say nothing about the language.
+_OTHER_LANGUAGES = frozenset(
+    [
+        "c",
+        "java",
+        "go",
+        "golang",
+        "kotlin",
+        "csharp",
+        "cs",
+        "c#",
+        "fsharp",
+        "ruby",
+        "rb",
+        "php",
+        "typescript",
+        "ts",
+        "swift",
+        "scala",
+        "haskell",
+        "hs",
+        "pascal",
+        "perl",
+        "lua",
+        "bash",
+        "sh",
+        "shell",
+        "zsh",
+        "powershell",
+        "r",
+        "julia",
+        "ocaml",
+        "d",
+        "dart",
+        "elixir",
+        "erlang",
+        "clojure",
+        "fortran",
+        "cobol",
+        "sql",
+        "zig",
+        "nim",
+        "crystal",
+        "groovy",
+        "objective-c",
+        "objc",
+        "vb",
+        "vbnet",
+    ]
+)
 
 
-def _text(completion: Any) -> str:
-    if isinstance(completion, list):  # chat messages, as TRL passes conversational completions
-        return str(completion[-1].get("content") or "") if completion else ""
-    return str(completion or "")
+def extract_program(completion: Any, think_prefill: bool = True) -> tuple[str | None, str | None]:
+    """The last fenced code block of the final answer (`verifiers.completion.final_answer`) and the
+    language its tag names, canonical (`cpp` for ```c++; None when the tag names none, e.g. ```text or
+    no tag); (None, None) when there is no program."""
+    answer = final_answer(completion, think_prefill)
+    if answer is None:
+        return None, None  # the reasoning never finished: there is no final answer
+    blocks = _FENCE.findall(answer)
+    if not blocks or not blocks[-1][1].strip():
+        return None, None
+    tag, code = blocks[-1]
+    language = canonical_language(tag) if tag else None
+    named = language in SUPPORTED_LANGUAGES or language in _OTHER_LANGUAGES
+    return (language if named else None), code
+
+
+def extract_code(completion: Any, think_prefill: bool = True) -> str | None:
+    """The last fenced code block of the final answer (`verifiers.completion.final_answer`), or None."""
+    return extract_program(completion, think_prefill)[1]
 
 
 def _spec(tests: Any) -> dict[str, Any] | None:
@@ -127,6 +191,7 @@ def code_reward(
     tests: list[Any],
     sandbox_url: str | None = None,
     scoring: str | None = None,
+    think_prefill: bool = True,
     **kwargs: Any,
 ) -> list[float | None]:
     """TRL reward: one score per completion; None for non-code rows and for rows the sandbox failed on.
@@ -138,6 +203,10 @@ def code_reward(
         raise ValueError(f"unknown code scoring {scoring!r}; use one of {', '.join(SCORINGS)}")
     scores: list[float | None] = [None] * len(completions)
     todo: list[tuple[int, dict[str, Any]]] = []
+    row_languages = kwargs.get("language")  # the dataset's column, when it has one
+    if not isinstance(row_languages, list | tuple) or len(row_languages) != len(completions):
+        row_languages = [None] * len(completions)
+    wrong_language = 0
     for i, (completion, spec_raw) in enumerate(zip(completions, tests, strict=True)):
         try:
             spec = _spec(spec_raw)
@@ -146,14 +215,20 @@ def code_reward(
             continue
         if spec is None:
             continue
-        code = extract_code(_text(completion))
+        tag, code = extract_program(completion, think_prefill)
         if code is None:
             scores[i] = 0.0  # no program in the answer: the model's fault
             continue
-        body = {**spec, "code": code}
+        language = canonical_language(spec.get("language") or row_languages[i])
+        if tag is not None and tag != language:
+            scores[i] = 0.0  # a program in another language than the row asks for
+            wrong_language += 1
+            continue
+        body = {**spec, "code": code, "language": language}
         if scoring == "codeforces":
             body["stop_on_first_failure"] = True
         todo.append((i, body))
+    failures.note("code_reward", "wrong_language", wrong_language)
     chunks = [todo[k : k + _BATCH] for k in range(0, len(todo), _BATCH)]
     if not chunks:
         return scores

@@ -22,6 +22,7 @@ from pathlib import Path
 
 DEFAULT_IMAGE = "open-qwq/sandbox:latest"  # sandbox.container.IMAGE
 GIB = 1024**3
+HEALTH_PATH = "/health"  # every service waited for (vLLM, sandbox, reward model) answers it
 
 
 @dataclass
@@ -155,27 +156,22 @@ def http_status(url: str, timeout: float = 5.0) -> int:
         return e.code
 
 
-def wait_healthy(services: list[tuple[str, str]], timeout_s: float, interval_s: float = 2.0) -> list[str]:
-    """Poll each (name, url) until it answers 200; the ones still down at the deadline, with why."""
+def wait_healthy(services: list[tuple[str, str]], timeout_s: float) -> list[str]:
+    """Wait for each (name, health URL) with sandbox.wait_healthy, the one health wait of the project, until
+    one shared deadline; returns the services still down at it, with why."""
+    from sandbox import wait_healthy as wait_one
+
     deadline = time.monotonic() + timeout_s
-    pending = dict.fromkeys(services, "not tried")
-    while pending:
-        for name, url in list(pending):
-            try:
-                status = http_status(url, timeout=min(5.0, max(0.5, timeout_s)))
-                if status == 200:
-                    print(f"ok    {name} {url}", flush=True)
-                    del pending[(name, url)]
-                    continue
-                pending[(name, url)] = f"HTTP {status}"
-            except OSError as e:
-                pending[(name, url)] = str(getattr(e, "reason", e))
-        if not pending or time.monotonic() >= deadline:
-            break
-        time.sleep(interval_s)
-    return [
-        f"{name} at {url} not healthy after {timeout_s:.0f} s ({why})" for (name, url), why in pending.items()
-    ]
+    failed = []
+    for name, url in services:
+        # Every service gets at least one try, so one that stayed down does not starve the next.
+        remaining = max(1.0, deadline - time.monotonic())
+        try:
+            wait_one(url.removesuffix(HEALTH_PATH), remaining, name=name)
+            print(f"ok    {name} {url}", flush=True)
+        except (TimeoutError, RuntimeError) as e:
+            failed.append(str(e))
+    return failed
 
 
 def parse_waits(items: list[str]) -> list[tuple[str, str]]:
@@ -184,7 +180,10 @@ def parse_waits(items: list[str]) -> list[tuple[str, str]]:
         name, sep, urls = item.partition("=")
         if not sep or not urls:
             raise ValueError(f"--wait {item!r}: write NAME=URL[,URL...], e.g. vllm=http://node0:8000/health")
-        services += [(name, url) for url in urls.split(",") if url]
+        for url in filter(None, urls.split(",")):
+            if not url.endswith(HEALTH_PATH):
+                raise ValueError(f"--wait {name}={url}: give the service's {HEALTH_PATH} URL")
+            services.append((name, url))
     return services
 
 

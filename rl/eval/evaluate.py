@@ -55,7 +55,7 @@ def score(
     scores: list[float | None] = [None] * len(rows)
     by_task: dict[str, list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
-        by_task[row.get("task")].append(i)
+        by_task[str(row.get("task"))].append(i)
     for task, idx in by_task.items():
         batch_rows, batch = [rows[i] for i in idx], [completions[i] for i in idx]
         if task not in TASK_REWARDS:
@@ -252,14 +252,16 @@ def evaluate_suites(
     for name in suites:
         if name not in rows_by_suite:
             continue
-        paths = {}
-        if out_dir is not None:
-            paths = {
-                "generations_path": Path(out_dir) / f"{name}.generations.jsonl",
-                "samples_path": Path(out_dir) / f"{name}.samples.jsonl",
-            }
+        out = Path(out_dir) if out_dir is not None else None
         start = time.monotonic()
-        result = evaluate_rows(model, rows_by_suite[name], desc=name, **paths, **kwargs)
+        result = evaluate_rows(
+            model,
+            rows_by_suite[name],
+            desc=name,
+            generations_path=out / f"{name}.generations.jsonl" if out else None,
+            samples_path=out / f"{name}.samples.jsonl" if out else None,
+            **kwargs,
+        )
         result["seconds"] = round(time.monotonic() - start, 1)
         report[name] = result
         if out_dir is not None:

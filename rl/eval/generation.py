@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from verifiers.jsonl import read_jsonl
+
 log = logging.getLogger("rl.eval.generation")
 
 # QwQ-32B's model card: temperature 0.6, top-p 0.95, top-k 20-40 (its generation_config uses 40), no greedy
@@ -42,6 +44,7 @@ class Backend(Protocol):
     name: str
     model_path: str
     max_new_tokens: int
+    batch_size: int
 
     def render(self, messages: list[dict], tools: list[dict] | None = None) -> str: ...
 
@@ -221,22 +224,15 @@ def _read_cache(path: Path, meta: dict) -> dict[tuple[str, int], str]:
     """Finished samples of an earlier run with the same settings; a different run's file is set aside."""
     if not path.exists():
         return {}
-    lines = path.read_text().splitlines()
-    try:
-        head = json.loads(lines[0]) if lines else {}
-    except json.JSONDecodeError:
-        head = {}
+    records = read_jsonl(path, skip_invalid=True)  # a line cut short by an interrupted write is skipped
+    head = records[0] if records else {}
     if head.get("meta") != meta:
         stale = path.with_suffix(path.suffix + ".stale")
         log.warning("%s was made with other settings; moved to %s and starting over", path, stale)
         path.replace(stale)
         return {}
     done: dict[tuple[str, int], str] = {}
-    for line in lines[1:]:
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:  # a line cut short by an interrupted write
-            continue
+    for rec in records[1:]:
         done[(str(rec["key"]), int(rec["sample"]))] = rec["completion"]
     return done
 

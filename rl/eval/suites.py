@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from verifiers import jsonl
+
 Row = dict[str, Any]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,8 +101,7 @@ def data_dir() -> Path:
 def read_jsonl(path: Path) -> list[dict]:
     if not path.is_file():
         raise SuiteError(f"benchmark file {path} is missing: check OPEN_QWQ_DATA (now {path.parents[2]})")
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return jsonl.read_jsonl(path)
 
 
 # Each suite's public dataset. MATH-500's commit is the one other evaluation harnesses pin; the others load

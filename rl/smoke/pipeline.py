@@ -15,7 +15,10 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rl.recipe import Recipe
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "smoke"
 STAGES = ("stage0", "stage1", "stage2")
@@ -29,7 +32,7 @@ QUICK = {
 }
 
 
-def smoke_recipe(stage: str, out: Path, extra: list[str]) -> Any:
+def smoke_recipe(stage: str, out: Path, extra: list[str]) -> Recipe:
     """recipes/smoke/<stage>.yaml with its outputs under `out` (so stage chaining resolves there)."""
     from rl.recipe import load_recipe
 

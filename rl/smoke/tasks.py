@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from verifiers.jsonl import read_jsonl
+
 SEED = 0
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "smoke"
 
@@ -177,7 +179,9 @@ def _code_rows(rng: random.Random) -> tuple[list[Row], list[str]]:
     for name, prompt, program, ref in _stdio_families():
         for variant in range(12):
             pairs = [(rng.randint(-20, 50), rng.randint(-20, 50)) for _ in range(3)]
-            tests = [{"input": f"{a} {b}\n", "output": f"{ref(a, b)}\n"} for a, b in pairs]
+            tests: list[dict[str, Any]] = [
+                {"input": f"{a} {b}\n", "output": f"{ref(a, b)}\n"} for a, b in pairs
+            ]
             text = prompt if variant == 0 else f"{prompt} Example: for input {pairs[0][0]} {pairs[0][1]}."
             rows.append(
                 {
@@ -320,7 +324,8 @@ def _build(seed: int) -> tuple[dict[str, dict[str, list[Row]]], dict[str, dict[s
 
     def ifeval_pair(i: int) -> tuple[str, str]:
         iid = ifeval_rows[i]["instruction_id_list"][0]
-        return tuple(_ifeval_response(random.Random(i), ifeval_nouns[i], iid, f) for f in (True, False))
+        good, bad = (_ifeval_response(random.Random(i), ifeval_nouns[i], iid, f) for f in (True, False))
+        return good, bad
 
     answers = {
         "math": {
@@ -416,7 +421,7 @@ def load_split(task: str, split: str, data_dir: Path | str = DATA_DIR) -> list[R
     path = Path(data_dir) / task / f"{split}.jsonl"
     if not path.exists():
         raise FileNotFoundError(f"{path} missing: regenerate with `python -m rl.smoke.tasks {data_dir}`")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return read_jsonl(path)
 
 
 def corpus(seed: int = SEED) -> Iterator[str]:

@@ -9,11 +9,11 @@ import pytest
 
 from rl.data import (
     DataError,
-    completion_text,
     load_mixture,
     load_training_data,
     local_path,
     render_prompt,
+    sft_target,
 )
 from rl.recipe import DataSection, DataSource
 
@@ -129,8 +129,8 @@ def test_the_system_prompt_comes_first(tokenizer):
 
 def test_an_sft_completion_continues_after_the_prefill():
     messages = [{"role": "assistant", "content": "<think>\n1 + 1 = 2\n</think>\n\n\\boxed{2}"}]
-    assert completion_text(messages) == "1 + 1 = 2\n</think>\n\n\\boxed{2}"
-    assert completion_text("<think>\nx</think>y", think_prefill=False) == "<think>\nx</think>y"
+    assert sft_target(messages) == "1 + 1 = 2\n</think>\n\n\\boxed{2}"
+    assert sft_target("<think>\nx</think>y", think_prefill=False) == "<think>\nx</think>y"
 
 
 def test_training_rows_carry_rendered_prompts_task_and_reward_columns(sources, tokenizer):

@@ -219,7 +219,11 @@ def test_the_recipe_sandbox_url_is_bound_to_the_code_reward_not_put_in_the_envir
     assert "SANDBOX_URL" not in os.environ
     assert [f.__name__ for f in funcs] == ["code_execution"] and weights == [0.5]
     bound = bind(resolve("code_execution", recipe), recipe.rewards[0])
-    assert bound.keywords == {"sandbox_url": "http://127.0.0.1:9", "scoring": "fraction"}
+    assert bound.keywords == {
+        "sandbox_url": "http://127.0.0.1:9",
+        "scoring": "fraction",
+        "think_prefill": True,
+    }
 
 
 def test_slow_rewards_are_async_for_trl_to_overlap_and_rule_rewards_stay_inline():
@@ -279,6 +283,7 @@ def test_a_mixed_batch_is_scored_by_the_real_verifiers_each_on_its_own_rows(monk
         ("math", "hmm\n</think>\n\n\\boxed{5}", "4", None, None, None),
         ("code", f"sum\n</think>\n\n```python\n{add_code}\n```", None, stdio, None, None),
         ("code", "sum\n</think>\n\n```python\nprint(6)\n```", None, stdio, None, None),
+        ("code", "sum\n</think>\n\n```cpp\nint main() {}\n```", None, stdio, None, None),  # not Python
         ("ifeval", "ok\n</think>\n\nTHE SKY IS BLUE.", None, None, ["change_case:english_capital"], "[{}]"),
         ("ifeval", "ok\n</think>\n\nthe sky is blue.", None, None, ["change_case:english_capital"], "[{}]"),
     ]
@@ -288,16 +293,19 @@ def test_a_mixed_batch_is_scored_by_the_real_verifiers_each_on_its_own_rows(monk
         recipe.sandbox.url = url  # as the launcher fills it
         funcs, _ = build_rewards(recipe)
         logged = {}
+        failures.drain_notes()  # what earlier tests in this process noted is not this batch's
 
         columns = dict(task=task, answer=answer, tests=tests, instruction_id_list=ids, kwargs=kwargs)
         columns["log_metric"] = logged.__setitem__
         scores = score_like_trl(funcs, completions, **columns)
         math_scores, code_scores, ifeval_scores, format_scores = scores
-    assert math_scores == [1.0, 0.0, None, None, None, None]
-    assert code_scores == [None, None, 1.0, 0.0, None, None]
-    assert ifeval_scores == [None, None, None, None, 1.0, 0.0]
+    assert math_scores == [1.0, 0.0, None, None, None, None, None]
+    assert code_scores == [None, None, 1.0, 0.0, 0.0, None, None]
+    assert ifeval_scores == [None, None, None, None, None, 1.0, 0.0]
     assert all(s is not None for s in format_scores)
-    assert {k: v for k, v in logged.items()} == {f"rewards/{f.__name__}/failed": 0.0 for f in funcs}
+    expected = {f"rewards/{f.__name__}/failed": 0.0 for f in funcs}
+    expected["rewards/code_execution/wrong_language"] = 1.0  # counted apart, scored 0, never a failure
+    assert logged == expected
 
 
 def test_verifiers_get_the_prompt_conversation_not_the_rendered_text():
@@ -317,3 +325,19 @@ def test_verifiers_get_the_prompt_conversation_not_the_rendered_text():
     )
     assert seen["prompts"] == messages
     assert "prompt_messages" not in seen["kwargs"]
+
+
+@pytest.mark.parametrize(("think_prefill", "expected"), [(True, [0.0, 1.0]), (False, [1.0, 1.0])])
+def test_the_recipes_think_prefill_decides_where_the_final_answer_is(think_prefill, expected):
+    recipe = recipe_from_dict(
+        {
+            "name": "t",
+            "stage": "stage1",
+            "model": "m",
+            "data": {"mixture": [{"source": "local:x", "task": "math"}], "think_prefill": think_prefill},
+            "rewards": [{"name": "math_accuracy"}],
+        }
+    )
+    math = resolve("math_accuracy", recipe)
+    # Without the prefill, a completion with no think block is a bare answer; with it, unanswered.
+    assert math(["\\boxed{4}", "hmm</think>\\boxed{4}"], answer=["4", "4"]) == expected

@@ -6,11 +6,22 @@ import time
 
 import pytest
 
-SLOT_UIDS = range(61000, 61000 + 64)
+_SLOT_UIDS: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def slot_uids(sbx) -> set[int]:
+    """The uids this server's slots and checkers run as (other servers on the machine use others)."""
+    health = sbx.get("/health").json()
+    base, n = health["uid_base"], health["workers"]
+    _SLOT_UIDS.clear()
+    if base is not None:
+        _SLOT_UIDS.update([*range(base, base + n), *range(base + 500, base + 500 + n)])
+    return _SLOT_UIDS
 
 
 def _sandbox_processes() -> list[int]:
-    """Host pids owned by a slot uid (anything an execution left running)."""
+    """Host pids owned by one of this server's slot uids (anything an execution left running)."""
     pids = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -18,7 +29,7 @@ def _sandbox_processes() -> list[int]:
                 uid = next(int(line.split()[1]) for line in f if line.startswith("Uid:"))
         except (OSError, StopIteration):
             continue
-        if uid in SLOT_UIDS:
+        if uid in _SLOT_UIDS:
             pids.append(int(pid))
     return pids
 
@@ -31,7 +42,7 @@ def isolated(sbx):
 
 
 @pytest.fixture(autouse=True)
-def still_serving(judge):
+def still_serving(judge, slot_uids):
     """After every attack: nothing of it is left running, and an honest program is still accepted."""
     yield
     deadline = time.monotonic() + 5

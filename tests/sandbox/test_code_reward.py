@@ -11,7 +11,7 @@ SUM = json.dumps(
     {"mode": "stdio", "tests": [{"input": "2 3\n", "output": "5\n"}, {"input": "1 1\n", "output": "2\n"}]}
 )
 GOOD = "<think>add them</think>\n```python\na, b = map(int, input().split())\nprint(a + b)\n```"
-HALF = "```python\nprint(5)\n```"  # right on the first test only
+HALF = "<think>guess</think>\n```python\nprint(5)\n```"  # right on the first test only
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def test_extract_ignores_blocks_inside_unfinished_reasoning():
 def test_scores_binary_fraction_and_codeforces(sandbox_env):
     assert code_reward([GOOD, HALF], [SUM, SUM]) == [1.0, 0.0]
     assert code_reward([GOOD, HALF], [SUM, SUM], scoring="fraction") == [1.0, 0.5]
-    wrong_first = "```python\nprint(2)\n```"  # fails test 1, passes test 2
+    wrong_first = "<think>guess</think>\n```python\nprint(2)\n```"  # fails test 1, passes test 2
     assert code_reward([HALF, wrong_first], [SUM, SUM], scoring="codeforces") == [0.5, 0.0]
     assert code_reward([wrong_first], [SUM], scoring="fraction") == [0.5]
 
@@ -93,7 +93,7 @@ def test_malformed_tests_row_is_none_and_counted(sandbox_env):
 
 
 def test_many_completions_are_batched_and_stay_in_order(sandbox_env):
-    comps = [f"```python\nprint({i})\n```" for i in range(150)]
+    comps = [f"</think>\n```python\nprint({i})\n```" for i in range(150)]
     tests = [
         json.dumps({"mode": "stdio", "tests": [{"input": "", "output": f"{i if i % 3 else -1}\n"}]})
         for i in range(150)

@@ -1,4 +1,4 @@
-"""Output comparison rules (CONTRACTS.md §3), judged outside the sandbox."""
+"""Output comparison rules (docs/http-api.md), judged outside the sandbox."""
 
 from sandbox.judge import stdout_matches, values_match
 
@@ -51,3 +51,18 @@ def test_values_float_tolerance_and_strings_exact():
     assert values_match(0.1 + 0.2, 0.3)
     assert not values_match("a", "A")
     assert not values_match({"a": 1}, {"a": 1, "b": 2})
+
+
+def test_an_expected_integer_is_matched_exactly_in_any_notation():
+    assert stdout_matches("5\n", "5.0\n") and stdout_matches("5\n", "5e0\n") and stdout_matches("5", "+5.000")
+    assert not stdout_matches("1000000000000000001\n", "1e18\n")
+    assert not stdout_matches("1000000000000000001\n", "1000000000000000000.0\n")
+    assert not stdout_matches("3\n", "3.0000001\n")
+    assert values_match(8, 8.0) and not values_match(2**60 + 1, float(2**60 + 1))
+
+
+def test_huge_and_overflowing_numbers_compare_without_raising():
+    assert not stdout_matches("1\n", "9" * 100000) and stdout_matches("9" * 100000, "9" * 100000)
+    assert not stdout_matches("2.5\n", "1e999999999\n") and not stdout_matches("1\n", "1e999999999\n")
+    assert not values_match(1.5, 10**400) and not values_match(float("nan"), 10**400)
+    assert values_match(10**400, 10**400)

@@ -11,7 +11,14 @@ def test_health_reports_ok_and_the_isolation_in_force(sbx):
 
 def test_stdio_correct_program_is_accepted_on_every_test(judge):
     r = judge(STDIO_SUM, tests=TWO_TESTS)
-    assert r == {"passed": 2, "total": 2, "verdicts": ["accepted", "accepted"], "reward": 1.0, "error": None}
+    assert r == {
+        "passed": 2,
+        "total": 2,
+        "verdicts": ["accepted", "accepted"],
+        "reward": 1.0,
+        "error": None,
+        "details": None,
+    }
 
 
 def test_stdio_partial_output_is_wrong_answer(judge):
@@ -94,7 +101,14 @@ def test_assert_mode_passes_when_check_returns(judge):
         == 1.0
     )
     r = judge("def add(a, b):\n    return a - b", mode="assert", test=test, entry_point="add")
-    assert r == {"passed": 0, "total": 1, "verdicts": ["runtime_error"], "reward": 0.0, "error": None}
+    assert r == {
+        "passed": 0,
+        "total": 1,
+        "verdicts": ["runtime_error"],
+        "reward": 0.0,
+        "error": None,
+        "details": None,
+    }
 
 
 def test_batch_returns_results_in_request_order(sbx):
@@ -168,23 +182,56 @@ def _cmdlines() -> dict[int, str]:
     return out
 
 
-def test_a_crashed_slot_is_a_sandbox_error_then_restarted():
+def _slot_pids(url: str) -> list[int]:
+    from pathlib import Path
+
+    cmds = _cmdlines()
+    (server,) = [pid for pid, cmd in cmds.items() if url[5:] in cmd and "serve" in cmd]
+    return [
+        pid
+        for pid, cmd in cmds.items()
+        if "sandbox.worker" in cmd and f"PPid:\t{server}\n" in Path(f"/proc/{pid}/status").read_text()
+    ]
+
+
+def test_a_dead_slot_shows_in_health_and_is_replaced_before_it_serves():
     import os
     import signal
-    from pathlib import Path
+    import time
 
     from sandbox import client, local_server
 
     body = {"code": "print(1)", "tests": [{"input": "", "output": "1"}]}
     with local_server(workers=1) as url, client(url) as c:
         assert c.post("/judge", json=body).json()["verdicts"] == ["accepted"]
-        cmds = _cmdlines()
-        (server,) = [pid for pid, cmd in cmds.items() if url[5:] in cmd and "serve" in cmd]
-        (slot,) = [
-            pid
-            for pid, cmd in cmds.items()
-            if "sandbox.isolation" in cmd and f"PPid:\t{server}\n" in Path(f"/proc/{pid}/status").read_text()
-        ]
+        (slot,) = _slot_pids(url)
         os.kill(slot, signal.SIGKILL)
-        assert c.post("/judge", json=body).json()["verdicts"] == ["sandbox_error"]
+        deadline = time.monotonic() + 30
+        while (h := c.get("/health")).status_code == 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert h.status_code == 503 and h.json()["not_serving"] == [0] and h.json()["status"] == "down", (
+            h.text
+        )
+        r = c.post("/judge", json=body).json()
+        assert r["verdicts"] == ["accepted"], r
+        h = c.get("/health")
+        assert h.status_code == 200 and h.json()["serving"] == 1 and h.json()["status"] == "ok", h.text
+
+
+def test_a_slot_that_dies_during_an_execution_is_a_sandbox_error_then_restarted():
+    import os
+    import signal
+    import threading
+    import time
+
+    from sandbox import client, local_server
+
+    body = {"code": "print(1)", "tests": [{"input": "", "output": "1"}]}
+    slow = {"code": "import time\ntime.sleep(30)", "tests": [{"input": "", "output": ""}], "timeout_s": 60}
+    with local_server(workers=1) as url, client(url) as c:
+        (slot,) = _slot_pids(url)
+        threading.Timer(1.0, os.kill, (slot, signal.SIGKILL)).start()
+        t = time.monotonic()
+        assert c.post("/judge", json=slow).json()["verdicts"] == ["sandbox_error"]
+        assert time.monotonic() - t < 20
         assert c.post("/judge", json=body).json()["verdicts"] == ["accepted"]

@@ -112,3 +112,74 @@ def test_a_daemon_that_escapes_its_process_group_dies_with_the_execution(nobody_
     assert leftovers == [], f"processes left after the execution: {leftovers}"
     assert judge(nobody_sbx, "print(input())", output="") == "runtime_error"  # no stdin line: EOFError
     assert judge(nobody_sbx, "print(2 + 2)", output="4") == "accepted"
+
+
+def test_without_namespaces_a_deep_tree_cannot_break_the_slot(nobody_sbx):
+    from tests.sandbox.test_state import DEEP_TREE
+
+    assert judge(nobody_sbx, DEEP_TREE, output="deep", timeout_s=60) == "accepted"
+    assert judge(nobody_sbx, "import os\nprint(os.listdir('.'))", output="[]") == "accepted"
+    assert nobody_sbx.get("/health").json()["serving"] == 1
+
+
+def test_without_namespaces_the_servers_environment_and_memory_are_out_of_reach(nobody_sbx, nobody_server):
+    from tests.sandbox.test_escape import READ_ENVIRONMENTS
+
+    # The server was started with HOME=<its tmp dir>; programs get their own HOME and nothing else of it.
+    code = READ_ENVIRONMENTS.replace("OPEN_QWQ_CANARY", "open-qwq-nobody-")
+    out = nobody_sbx.post("/run_code", json={"code": code}).json()["run_result"]["stdout"]
+    assert out.splitlines()[0] == "CLEAN", out
+    server_pid = nobody_server[1]
+    probe = f"try:\n    open('/proc/{server_pid}/mem', 'rb')\n    print('OPEN')\nexcept OSError:\n    print('denied')"
+    assert judge(nobody_sbx, probe, output="denied") == "accepted"
+
+
+def test_without_namespaces_assert_mode_still_hides_the_test(nobody_sbx):
+    from tests.sandbox.test_assert_mode import FIND_THE_TEST
+
+    token = "tok-00112233aabbccdd"
+    test = f"def check(candidate):\n    assert candidate() == '{token}'\n"
+    # Besides its own memory, a program of the server's uid tries the worker's descriptors.
+    code = FIND_THE_TEST.replace(
+        "FOUND = _find()",
+        "FOUND = _find()\nimport os\nfor fd in range(64):\n    try:\n"
+        "        FOUND = _scan_text(open(f'/proc/{os.getppid()}/fd/{fd}', 'rb').read()) or FOUND\n"
+        "    except OSError:\n        pass",
+    )
+    for _ in range(2):
+        r = nobody_sbx.post("/judge", json={"code": code, "mode": "assert", "test": test, "entry_point": "f"})
+        assert r.json()["reward"] == 0.0
+    honest = {"code": f"def f():\n    return '{token}'", "mode": "assert", "test": test, "entry_point": "f"}
+    assert nobody_sbx.post("/judge", json=honest).json()["reward"] == 1.0
+
+
+def test_without_namespaces_a_program_cannot_kill_its_worker_or_the_server(nobody_sbx, nobody_server):
+    code = (
+        "import os, signal\nworker = os.getppid()\n"
+        "server = int(open(f'/proc/{worker}/status').read().split('PPid:')[1].split()[0])\n"
+        "refused = 0\n"
+        "for target in (-1, worker, server, -os.getpgid(worker), -server):\n"
+        "    try:\n        os.kill(target, signal.SIGKILL)\n    except OSError:\n        refused += 1\n"
+        "print(refused)"
+    )
+    assert judge(nobody_sbx, code, output="5") == "accepted"
+    assert judge(
+        nobody_sbx, "import os, signal\nos.kill(os.getpid(), 0)\nprint('self ok')", output="self ok"
+    ) == ("accepted")
+    assert os.path.exists(f"/proc/{nobody_server[1]}")
+
+
+def test_without_namespaces_cpp_compiles_runs_and_stays_contained(nobody_sbx):
+    if "cpp" not in nobody_sbx.get("/health").json()["languages"]:
+        pytest.skip("no g++ on this machine (.ci/run installs it)")
+    add = "#include <iostream>\nint main(){long long a,b;std::cin>>a>>b;std::cout<<a+b<<'\\n';}"
+    r = nobody_sbx.post(
+        "/judge", json={"code": add, "language": "cpp", "tests": [{"input": "2 3", "output": "5"}]}
+    )
+    assert r.json()["verdicts"] == ["accepted"]
+    assert judge(nobody_sbx, "int main(){volatile long x=0; while(1) x++;}", language="cpp", timeout_s=1) == (
+        "time_limit"
+    )
+    bomb = "#include <unistd.h>\nint main(){ while (1) fork(); }"
+    assert judge(nobody_sbx, bomb, language="cpp", timeout_s=2) == "time_limit"
+    assert judge(nobody_sbx, "int main( {", language="cpp") == "compile_error"

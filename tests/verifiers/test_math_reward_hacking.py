@@ -49,7 +49,7 @@ def test_math_reward_scores_strings_and_chat_messages():
 
 
 def test_math_reward_leaves_rows_without_math_gold_to_other_rewards():
-    assert math_reward(["\\boxed{7}", "def f(): pass"], answer=["7", None]) == [1.0, None]
+    assert math_reward(["</think>\\boxed{7}", "def f(): pass"], answer=["7", None]) == [1.0, None]
 
 
 def test_math_reward_returns_none_and_records_an_unparseable_gold():

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from verifiers.math import verify, verify_batch
+from verifiers.math import extract_answer, math_reward, verify, verify_batch
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -94,3 +94,51 @@ def test_batch_scores_an_overrunning_row_false_and_the_pool_recovers():
     ]
     assert verify_batch(golds, answers, timeout_s=1.0)[1:] == [True, True]
     assert verify_batch(["x^2-1"], ["\\boxed{(x-1)(x+1)}"]) == [True]
+
+
+EMPTY_BODIES = ["30$^\\circ$", "\\boxed{\\text{}}", "$$ $$", "\\boxed{\\,}", "$\\%$", "\\boxed{\\phantom{x}}"]
+
+
+def test_empty_answer_bodies_score_without_raising_and_leave_other_rows_alone():
+    golds = ["30", "7", "7", "7", "7", "7", "7"]
+    answers = EMPTY_BODIES + ["\\boxed{7}"]
+    assert verify_batch(golds, answers) == [True, False, False, False, False, False, True]
+    rewards = math_reward(["</think>" + a for a in answers], answer=golds)
+    assert rewards == [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [" " * 60_000, "\n" * 60_000, "\t \n" * 20_000, " " * 60_000 + "x", " " * 60_000 + "."],
+)
+def test_whitespace_after_a_final_answer_phrase_is_read_in_linear_time(tail):
+    # The completion is read in this process before any worker's timeout applies: it must be fast.
+    for text in ("The final answer is" + tail, "\\boxed{5} The answer is" + tail, "Answer:" + tail + "5"):
+        t = time.monotonic()
+        extract_answer(text)
+        assert time.monotonic() - t < TIMEOUT
+    ok, took = _timed("5", "The final answer is" + tail)
+    assert ok is False and took < TIMEOUT + SLACK
+
+
+def test_a_row_whose_reading_fails_is_none_and_counted_and_the_others_are_scored(monkeypatch):
+    import importlib
+
+    from verifiers import failures
+
+    verify_module = importlib.import_module("verifiers.math.verify")  # the module, not the function
+
+    real = verify_module.extract_answer
+
+    def failing(text, *args):
+        if "BOOM" in text:
+            raise RuntimeError("a bug on this row's text")
+        return real(text, *args)
+
+    monkeypatch.setattr(verify_module, "extract_answer", failing)
+    failures.drain()
+    rewards = math_reward(
+        ["</think>\\boxed{7}", "</think>BOOM \\boxed{7}", "</think>\\boxed{8}"], answer=["7"] * 3
+    )
+    assert rewards == [1.0, None, 0.0]
+    assert failures.drain() == {"math_reward": 1}

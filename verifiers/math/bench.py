@@ -6,7 +6,6 @@ Prints both accuracies, both wall times and their ratio. `python -m verifiers.ma
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -14,14 +13,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from verifiers.jsonl import read_jsonl
+
 SUITES = ("math_verify_0.9.0_cases", "qwen25math_math_cot_100_cases")
 
 
 def load(data: Path) -> list[dict]:
     rows = []
     for name in SUITES:
-        with open(data / f"{name}.jsonl") as f:
-            rows += [r for r in map(json.loads, f) if not r.get("flags")]
+        rows += [r for r in read_jsonl(data / f"{name}.jsonl") if not r.get("flags")]
     return rows
 
 

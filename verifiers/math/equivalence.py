@@ -1,23 +1,40 @@
 """Decide whether two parsed answers are the same mathematical object (sympy against sympy).
 
-Exact where exactness matters: a decimal equals an exact value only to ~1e-9 relative, so `0.333` is
-not `1/3` and `3.14159` is not `pi`. Huge numeric subtrees (`10^{10^{10}}`, `9^{9^{9^9}}`, `100000!`)
-are replaced by opaque symbols before sympy evaluates anything, so `x - x + 10` cancels cheaply and
-nothing explodes.
+**Numbers compare exactly.** A decimal is the exact rational number its digits write (`0.375` is 3/8,
+`12.0` is 12), so it equals a gold only when it is that number: never an irrational gold (`\\sqrt{3}`,
+`e`, `\\ln 2`, `\\pi/4`) or a non-terminating rational (`2/7`), however many digits it has, and never a
+gold it differs from past its own digits (`0.25000000000000000001` is not 1/4, `49999.99999999` is not
+50000). Two exact constants are equal when their difference vanishes to 50 significant digits of the
+larger (`2^{-200}` is not 0).
+
+**One tolerance, for a decimal gold.** A gold written as a plain decimal with at least two significant
+digits (`7.78`, `4.123105625617661`) is taken as rounded at its last digit: an answer written exactly
+(`\\sqrt{17}`, `\\frac{1}{3}`) matches when it lies within half a unit of that digit. A decimal answer
+against a decimal gold still compares exactly (`0.333` is not `0.33`).
+
+**Functions** (answers with unknowns) are compared at sample points that include negative and
+non-integer values, where `|x|` and `x`, or `\\ln|x|` and `\\ln x`, differ; sympy's simplification
+decides when a sample cannot be evaluated.
+
+Huge numeric subtrees (`10^{10^{10}}`, `9^{9^{9^9}}`, `100000!`) are replaced by opaque symbols before
+sympy evaluates anything, so `x - x + 10` cancels cheaply and nothing explodes.
 """
 
 from __future__ import annotations
 
 import math
-import random
 
 import sympy
 from sympy import Basic, Eq, FiniteSet, Interval, MatrixBase, Rel, S, Symbol, Tuple, Union
 
-from verifiers.math.parse import Answer, is_time, text_key
+from verifiers.math.parse import Answer, literal_verdict
 
 _MAX_DIGITS = 5000  # an integer bigger than this is never built; it becomes a placeholder symbol
-_REL_TOL = 1e-9
+_REL_TOL = 1e-9  # for sampled function values only; numbers compare exactly (module docstring)
+_EXACT_DIGITS = 50
+# Sample points for functions: negative, fractional and positive, so |x| and x, or ln|x| and ln x, differ.
+_POINTS = [sympy.Rational(p, 100) for p in (137, -61, 229, -243, 71, -17)]
+_AGREE = 4  # points that must agree (two of them negative) before two functions count as equal
 _ALIASES = {Symbol("i"): sympy.I, Symbol("e"): sympy.E, Symbol("pi"): sympy.pi}
 
 
@@ -99,6 +116,19 @@ def _is_name(x: Basic) -> bool:
     return False
 
 
+def _same_name(x: Basic, y: Basic) -> bool:
+    return x == y or str(x) == str(y)
+
+
+def _named_values(x) -> list | None:
+    """`x=1, y=2` (a set of `name = value`) in the order written; None for anything else."""
+    if isinstance(x, FiniteSet | Tuple):
+        items = list(getattr(x, "_unsorted_args", x.args))
+        if len(items) > 1 and all(isinstance(i, Eq) and _is_name(i.lhs) for i in items):
+            return items
+    return None
+
+
 def _chain_last(x):
     """`x = 5+5+1 = 7 = 11` parses as a conjunction of equalities; it names x and its value is 11."""
     if isinstance(x, sympy.And):
@@ -136,7 +166,7 @@ _UNEVALUATED = (sympy.Sum, sympy.Product, sympy.Integral, sympy.Limit, sympy.Der
 
 
 def _scalar_equal(g: Basic, a: Basic) -> bool:
-    if g == a or str(g) == str(a):  # same printed form: same names, same structure
+    if g == a or sympy.srepr(g) == sympy.srepr(a):  # same tree: same names, same structure
         return True
     g, a = g.xreplace(_ALIASES), a.xreplace(_ALIASES)
     if g == a:
@@ -149,46 +179,68 @@ def _scalar_equal(g: Basic, a: Basic) -> bool:
         return False
     free = g.free_symbols | a.free_symbols
     if not free:
-        close = _numeric_close(g, a)
-        if close is None:
-            return False
-        if not close or _has_float(g) or _has_float(a):
-            return bool(close)
-        # Two exact constants that agree to 60 digits are equal for any answer a model writes;
-        # simplify() on nested radicals can take seconds, this takes microseconds.
-        try:
-            return abs(complex((g - a).evalf(60))) < 1e-50
-        except (TypeError, ValueError):
-            return False
-    if g.free_symbols != a.free_symbols:
-        # Different unknowns only cancel in forms that expand to zero; simplify() here costs seconds.
-        try:
-            return sympy.expand(g - a) == 0
-        except Exception:
-            return False
+        return _constants_equal(g, a)
     if g.has(*_UNEVALUATED) or a.has(*_UNEVALUATED):
         # Numeric evaluation of a symbolic sum or integral runs Euler-Maclaurin or quadrature: seconds.
         try:
             return sympy.simplify(g - a) == 0
         except Exception:
             return False
-    rng = random.Random(0)
     syms = sorted(free, key=str)
-    for _ in range(3):
-        point = {s: sympy.Rational(rng.randint(30, 270), 100) for s in syms}
+    agreed = 0
+    for i in range(len(_POINTS)):
+        if agreed >= _AGREE:
+            return True
+        # Each unknown gets its own sequence of points, so `x + y` and `x + z` differ too.
+        point = {s: _POINTS[(i + 3 * k) % len(_POINTS)] for k, s in enumerate(syms)}
         try:
             close = _numeric_close(g.subs(point), a.subs(point))
         except Exception:
             close = None
         if close is False:
             return False
-        if close is None:
-            break
-    else:
+        agreed += close is True
+    if agreed >= _AGREE:
         return True
     try:
         return sympy.simplify(g - a) == 0
     except Exception:
+        return False
+
+
+def _constants_equal(g: Basic, a: Basic) -> bool:
+    """Two numbers without unknowns, compared exactly (module docstring)."""
+    if g.is_Rational and a.is_Rational:
+        return g == a
+    if _has_float(g) or _has_float(a):
+        return bool(_numeric_close(g, a))  # a float from the parser itself: tolerance is all there is
+    try:
+        # evalf finds the significant digits of the difference however small it is (2^-200, 10^-80);
+        # a difference that is exactly zero comes back as 0 or as a float without one significant bit.
+        # simplify() on nested radicals can take seconds; this takes microseconds.
+        diff = (g - a).evalf(_EXACT_DIGITS)
+        if diff == 0:
+            return True
+        if not (diff.is_number and diff.is_finite):
+            return False
+        return all(_no_digits(part) for part in diff.as_real_imag())
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError, AttributeError):
+        return False
+
+
+def _no_digits(x: Basic) -> bool:
+    """A zero, or a float without a single significant bit (evalf's answer for an exact zero)."""
+    return x == 0 or (x.is_Float and x._prec < 8)
+
+
+def rounds_to(gold: Basic, decimals: int, value: Basic) -> bool:
+    """Whether an exact `value` lies within half a unit of the last digit of a decimal `gold`."""
+    if value.free_symbols or not isinstance(value, Basic) or value.is_Boolean:
+        return False
+    try:
+        diff = abs((value - gold).evalf(60))
+        return bool(diff.is_number and diff <= sympy.Rational(1, 2) * sympy.Integer(10) ** (-decimals))
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError, AttributeError):
         return False
 
 
@@ -284,7 +336,8 @@ def objects_equal(g, a) -> bool:
         # `x = 5` answers 5; so does a worked line `1/2 + 7/18 = 10/9`, whose value is its last side.
         return objects_equal(g, a.rhs)
     if isinstance(g, Eq) and isinstance(a, Eq):
-        if _is_name(g.lhs) and _is_name(a.lhs) and objects_equal(g.rhs, a.rhs):
+        # Each `name = value` must meet the same name: `x = 7` is not `y = 7`, `(y,x)=(1,2)` not `(x,y)=(1,2)`.
+        if _is_name(g.lhs) and _is_name(a.lhs) and _same_name(g.lhs, a.lhs) and objects_equal(g.rhs, a.rhs):
             return True
         if isinstance(g.rhs, sympy.Set) or isinstance(a.rhs, sympy.Set):
             return False
@@ -292,6 +345,13 @@ def objects_equal(g, a) -> bool:
             return _same_relation(g, a)
         except Exception:
             return False
+    named = _named_values(g)
+    if named is not None and _named_values(a) is None and isinstance(a, FiniteSet | Tuple):
+        # Bare values against named ones answer them in the order the gold names them.
+        values = list(getattr(a, "_unsorted_args", a.args))
+        return len(values) == len(named) and all(
+            objects_equal(n, v) for n, v in zip(named, values, strict=True)
+        )
     if isinstance(g, sympy.Set) or isinstance(a, sympy.Set):
         return _set_like_equal(g, a)
     if isinstance(g, Tuple) or isinstance(a, Tuple):
@@ -357,16 +417,15 @@ def _scaled(x, percent: bool) -> list:
 
 def answers_equal(gold: Answer, ans: Answer) -> bool:
     """The verdict for a parsed gold and a parsed answer."""
-    if text_key(gold.text) == text_key(ans.text):
-        return True
-    if gold.letter:
-        return ans.letter == gold.letter
-    if is_time(gold.text) and is_time(ans.text):
-        return False
+    verdict = literal_verdict(gold, ans)
+    if verdict is not None:
+        return verdict
     # A set written with braces is not the ordered pair or interval written with parentheses.
     braced = ("\\{" in gold.text, "\\{" in ans.text)
     if braced[0] != braced[1] and (gold.text if braced[1] else ans.text).lstrip().startswith(("(", "[")):
         return False
+    places = gold.decimals
+    rounded = places is not None and ans.decimals is None and _significant(gold.text) >= 2
     for g in gold.exprs:
         for a in ans.exprs:
             g0, a0 = defuse(g), defuse(a)
@@ -374,4 +433,11 @@ def answers_equal(gold: Answer, ans: Answer) -> bool:
                 for av in _scaled(a0, ans.percent):
                     if objects_equal(gv, av):
                         return True
+                    if rounded and places is not None and isinstance(av, Basic) and rounds_to(gv, places, av):
+                        return True
     return False
+
+
+def _significant(decimal: str) -> int:
+    """Significant digits of a plain decimal (`0.0250` has 3)."""
+    return len(decimal.lstrip("-").replace(".", "").lstrip("0"))

@@ -8,13 +8,31 @@ from __future__ import annotations
 
 import re
 
-# A chat model that runs past its turn keeps writing the next one; nothing after these counts.
-_TURN_END = ("<|im_end|>", "<|im_start|>", "<|endoftext|>", "<|eot_id|>")
-_BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*")
+from verifiers.completion import TURN_END, final_answer
+
+_BOX_OPEN = re.compile(r"\\(?:boxed|fbox|framebox)\s*")
 # Text allowed between two boxes that together list one answer: "\boxed{1}, \boxed{2} and \boxed{3}".
 _JOIN_WORDS = {"and", "for", "part", "parts", "the", "a", "b", "c", "d", "respectively", "or"}
 _PHRASE = re.compile(
-    r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|answer\s+is\s*:|####)", re.IGNORECASE
+    r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|answer\s+is\s*:|####"
+    # The same statement in the languages a multilingual model answers in.
+    r"|(?:最终)?答案\s*(?:是|为|[:：])|答え\s*[:：は]|정답\s*[:：은는]|\bответ\s*[:：]|\brespuesta\s*(?:final\s*)?[:：]"
+    r"|\bréponse\s*(?:finale\s*)?[:：]|\bantwort\s*[:：]|\brisposta\s*[:：]|\bresposta\s*[:：])",
+    re.IGNORECASE,
+)
+# Words that take back or hedge the answer next to them: "not 5", "one of 3, 5, 7", "7, unless it's 8",
+# "\\boxed{5} or possibly 7". A final answer with one of these around it commits to nothing.
+# A negation reaches the answer unless another number intervenes ("not 10, which is 12" answers 12).
+_NEGATION = re.compile(
+    r"\b(?:not|isn't|aren't|never|cannot|can't|unlikely|unless|except|possibly|perhaps|maybe|might be"
+    r"|could be)\b(?:[ \t]*[^\s\d.]+){0,3}[ \t]*$"
+    r"|\b(?:one of|either|any of|among)\b[^.\n]{0,60}$",
+    re.IGNORECASE,
+)
+_OVERRIDE = re.compile(
+    r"\b(?:or(?! equivalently| simply| in other words)|unless|alternatively|possibly|perhaps|maybe"
+    r"|but (?:it )?(?:could|might))\b(?:[ \t,:]+[A-Za-z']+){0,3}[ \t,:]*(?:-?\d|\$|\\\(|\\boxed)",
+    re.IGNORECASE,
 )
 _HOPE = re.compile(r"\.?\s*I hope it is correct.*", re.IGNORECASE | re.DOTALL)
 _MATH_SPAN = re.compile(
@@ -31,20 +49,16 @@ _PLAIN_NUM = re.compile(
 # Words that may sit beside a bare answer without making it prose: "28 percent", "5 cm".
 _BARE_WORDS = re.compile(r"\b(?!(?:percent|percentage|pct|and|or)\b)[A-Za-z]{3,}")
 _HEDGE = re.compile(r"\bor\b|\beither\b|\\text\{\s*or\s*\}|\\lor\b", re.IGNORECASE)
+# Words that lead into a short final line without being part of it: "Hence 5.", "It is 5", "So x = 3".
+_LEAD_IN = re.compile(
+    r"^(?:(?:so|thus|hence|therefore|then|finally|it|this|that|which|we get|we have|the result)\b[\s,:]*)+"
+    r"(?:is|equals|gives|comes to)?\b[\s:]*",
+    re.IGNORECASE,
+)
+# `30$^\\circ$`, `45$\\%$`: a degree or percent sign typeset on its own belongs to the number before it.
+_GLUED_MARK = re.compile(r"(\d)\s*\$\s*(\^\s*\{?\s*\\circ\s*\}?|\\%)\s*\$")
+_RELATION = re.compile(r"<|>|\\le|\\ge|\\lt|\\gt|≤|≥")
 _PHANTOM = re.compile(r"\\(?:phantom|hphantom|vphantom)\{[^{}]*\}|\\(?:quad|qquad|,|;|!|:)|\s")
-
-
-def answer_region(completion: str) -> str | None:
-    """The text that may hold the final answer: after the last `</think>`; None if thinking never ended."""
-    for mark in _TURN_END:
-        cut = completion.find(mark)
-        if cut >= 0:
-            completion = completion[:cut]
-    if "</think>" in completion:
-        return completion.rsplit("</think>", 1)[1]
-    if "<think>" in completion:
-        return None
-    return completion
 
 
 def _box_spans(text: str) -> tuple[list[tuple[int, int, str]], bool]:
@@ -100,6 +114,20 @@ def _squash(s: str) -> str:
     return _PHANTOM.sub("", s).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("$", "")
 
 
+def _box_group(text: str, spans: list[tuple[int, int, str]], lenient: bool) -> list[tuple[int, int, str]]:
+    """The last box and the boxes before it that list the same answer with it."""
+    spans = [s for s in spans if _squash(s[2])]
+    if not spans:
+        return []
+    group = [spans[-1]]
+    for prev in reversed(spans[:-1]):
+        if _joinable(text[prev[1] : group[0][0]], lenient=lenient):
+            group.insert(0, prev)
+        else:
+            break
+    return group
+
+
 def _boxed_answer(text: str, strict: bool) -> str | None:
     """Last box, joined with neighbouring boxes that list the same answer. "" when no box exists."""
     spans, unclosed = _box_spans(text)
@@ -110,12 +138,7 @@ def _boxed_answer(text: str, strict: bool) -> str | None:
     spans = [s for s in spans if _squash(s[2])]
     if not spans:
         return "" if not unclosed else None
-    group = [spans[-1]]
-    for prev in reversed(spans[:-1]):
-        if _joinable(text[prev[1] : group[0][0]], lenient=not strict):
-            group.insert(0, prev)
-        else:
-            break
+    group = _box_group(text, spans, lenient=not strict)
     if strict:
         final = {_squash(s[2]) for s in group}
         others = {_squash(s[2]) for s in spans[: len(spans) - len(group)]}
@@ -128,7 +151,7 @@ def _boxed_answer(text: str, strict: bool) -> str | None:
 
 def _last_expression(text: str) -> str | None:
     """The later of the last math span and the last plain-text number; a short bare answer whole."""
-    bare = text.strip()
+    bare = _LEAD_IN.sub("", text.strip())
     plain = re.sub(r"\\(?:begin|end)\{\w+\*?\}|\\[a-zA-Z]+", "", bare)
     if (
         len(bare) <= 80
@@ -192,32 +215,68 @@ def _phrase_after_boxes(text: str) -> str | None:
         last_box = m
     if last_box is not None and last_box.start() > last_phrase.start():
         return None
-    return _phrase_answer(text)
+    ans = _phrase_answer(text)
+    # "\\boxed{5}. Note that the answer is the number of ways": a remark in words keeps the box.
+    if ans is not None and re.match(
+        r"\s*(?:the|a|an|this|that|it|to|in|of|when|which)\b", ans, re.IGNORECASE
+    ):
+        return None
+    return ans
+
+
+def _committed(region: str, ans: str) -> bool:
+    """False when the words around the answer's last occurrence take it back or hedge it."""
+    end = region.rfind(ans)
+    if end < 0:
+        return True
+    start = end
+    box = region.rfind("\\", 0, start)
+    if box >= 0 and _BOX_OPEN.match(region, box) and region.rfind("{", box, start) >= 0:
+        start = box  # the words before the box, not before its content
+    before = region[max(0, start - 80) : start]
+    after = region[end + len(ans) :].lstrip("}$)] ")
+    return not _NEGATION.search(before) and not _OVERRIDE.search(after)
 
 
 def _is_hedge(ans: str) -> bool:
-    return bool(_HEDGE.search(ans))
+    """ "6 or 8" hedges; "x \\le 2 or x \\ge 5" is one answer, a union of intervals."""
+    if not _HEDGE.search(ans):
+        return False
+    parts = [p for p in _HEDGE.split(ans) if p.strip()]
+    return not (len(parts) >= 2 and all(_RELATION.search(p) for p in parts))
 
 
-def extract_answer(completion: str) -> str | None:
+def _collapse_space(text: str) -> str:
+    """Whitespace runs shortened in linear time, so no later pattern can spend quadratic time on them."""
+    return re.sub(
+        r"\s{3,}",
+        lambda m: "\n\n" if m.group(0).count("\n") >= 2 else ("\n" if "\n" in m.group(0) else " "),
+        text,
+    )
+
+
+def extract_answer(completion: str, think_prefill: bool = False) -> str | None:
     """The completion's final answer, or None when it has none or commits to several.
 
-    Only text after the last `</think>` counts; then the last `\\boxed{}`/`\\fbox{}`, else an explicit
-    final-answer phrase, else the last expression. Hedges ("6 or 8"), empty boxes and unclosed boxes
-    score None.
+    Only the final answer counts (`verifiers.completion.final_answer`: after the last `</think>`, nothing
+    when thinking never closed; with `think_prefill=False`, the default here, a text without think tags is
+    a bare answer). In it, the last `\\boxed{}`/`\\fbox{}`, else an explicit final-answer phrase, else the
+    last expression. Hedges ("6 or 8"), empty boxes and unclosed boxes score None.
     """
     if not isinstance(completion, str):
         return None
-    region = answer_region(completion)
-    if region is None or not region.strip():
+    region = final_answer(completion, think_prefill)
+    if region is None:
         return None
+    region = _collapse_space(region).replace("**", "")  # markdown bold: `**Answer: 5**`
+    region = _GLUED_MARK.sub(r"\1\2", region)
     ans = _phrase_after_boxes(region) if _BOX_OPEN.search(region) else None
     if ans is None:
         boxed = _boxed_answer(region, strict=True)
         if boxed is None:
             return None
         ans = boxed or _phrase_answer(region) or _last_expression(region)
-    if ans is None or not _squash(ans) or _is_hedge(ans):
+    if ans is None or not _squash(ans) or _is_hedge(ans) or not _committed(region, ans):
         return None
     return ans
 
@@ -226,10 +285,17 @@ def extract_gold(gold: str) -> str | None:
     """The reference answer from a dataset's gold field: bare LaTeX, a boxed value, or a worked solution."""
     if not isinstance(gold, str) or not gold.strip():
         return None
-    for mark in _TURN_END:
+    for mark in TURN_END:
         gold = gold.split(mark, 1)[0]
+    gold = _collapse_space(gold)
     boxed = _boxed_answer(gold, strict=False)
     if boxed:
+        # A solution that boxes different values apart from its final list ("(a) \\boxed{4} ... (b)
+        # \\boxed{5}", or an intermediate result) has no single answer: its last box alone is not the gold.
+        spans, _ = _box_spans(gold)
+        listed = {_squash(s[2]) for s in _box_group(gold, spans, lenient=True)}
+        if {_squash(s[2]) for s in spans if _squash(s[2])} - listed:
+            return None
         return boxed
     if "####" in gold:
         return gold.rsplit("####", 1)[1].strip() or None

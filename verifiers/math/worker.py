@@ -11,21 +11,35 @@ from verifiers.math.parse import Answer, is_time, normalize, parse, text_key
 _WORDS = re.compile(r"^[A-Za-z][A-Za-z .,'()-]*$")
 
 
+def _readable(gold: Answer) -> bool:
+    return bool(
+        gold.exprs
+        or gold.letter
+        or gold.empty_set
+        or gold.words
+        or is_time(gold.text)
+        or _WORDS.match(gold.text)
+    )
+
+
 @lru_cache(maxsize=2048)
-def _parsed(text: str) -> Answer:
+def _parsed(text: str, gold: bool = False) -> Answer:
     """Golds repeat across a GRPO group (16 completions per prompt): parse each once per worker."""
-    return parse(normalize(text))
+    return parse(normalize(text), gold=gold)
 
 
-def decide(gold_text: str, answer_text: str) -> bool | None:
-    """True/False for an extracted gold and answer; None when the gold itself cannot be read."""
-    gold = _parsed(gold_text)
+def decide(gold_text: str, answer_text: str | None) -> bool | None:
+    """True/False for an extracted gold and answer; None when the gold itself cannot be read.
+
+    `answer_text` None (the completion gave no final answer) is False against a readable gold.
+    """
+    gold = _parsed(gold_text, gold=True)
+    if answer_text is None:
+        return None if not _readable(gold) else False
     ans = normalize(answer_text)
     if text_key(gold.text) == text_key(ans.text):
         return True
-    if not gold.exprs and not (
-        gold.letter or gold.empty_set or is_time(gold.text) or _WORDS.match(gold.text)
-    ):
+    if not _readable(gold):
         return None
     ans = _parsed(answer_text)
     return answers_equal(gold, ans)

@@ -88,6 +88,7 @@ class Pool:
         self._waiting = 0
         self._pid = os.getpid()
         self.killed = 0  # workers killed for overrunning a task or dying: the benchmark reports it
+        self._retired_cpu = 0.0  # CPU seconds of workers stopped so far, so `cpu_seconds` never loses them
         self._ctx = mp.get_context("forkserver")
         self._ctx.set_forkserver_preload(_PRELOAD)
 
@@ -149,29 +150,26 @@ class Pool:
                 self._idle.append(w)
                 self._cond.notify_all()
                 return
+        self._retire(w)
+
+    def _retire(self, w: Worker) -> None:
+        self._retired_cpu += _process_cpu(w.proc.pid)
         w.kill()
 
     def discard(self, w: Worker) -> None:
         """Kill a worker that overran or died; keep the pool at strength in the background."""
         self.killed += 1
-        w.kill()
+        self._retire(w)
         with self._cond:
             if len(self._idle) + self._starting < self.size:
                 self._start_one()
 
     def cpu_seconds(self) -> float:
-        """CPU time used so far by the idle workers (from /proc; 0 where unavailable), for benchmarks."""
-        total = 0.0
+        """CPU time used so far by the idle workers and every worker stopped before (from /proc; 0 where
+        unavailable), for benchmarks."""
         with self._cond:
             pids = [w.proc.pid for w in self._idle]
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            except (OSError, ValueError, IndexError):
-                continue
-        return total
+        return self._retired_cpu + sum(_process_cpu(pid) for pid in pids)
 
     def warm(self, n: int) -> None:
         """Start workers up to `n` without waiting for them."""
@@ -272,6 +270,16 @@ class Pool:
             for w in held.values():
                 self.release(w)
         return results
+
+
+def _process_cpu(pid: int | None) -> float:
+    """User + system CPU seconds of a live process (0 where /proc cannot tell)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 _pool: Pool | None = None

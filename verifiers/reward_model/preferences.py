@@ -16,6 +16,8 @@ import json
 import random
 from pathlib import Path
 
+from verifiers.jsonl import read_jsonl
+
 PATH = Path(__file__).parent / "data" / "preferences.jsonl"
 
 # (prompt, helpful answer). Short, factual, written for this project.
@@ -254,7 +256,7 @@ def build(path: Path = PATH) -> Path:
 
 
 def load(path: Path = PATH) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return read_jsonl(path)
 
 
 def split(rows: list[dict], eval_fraction: float = 0.2, seed: int = 0) -> tuple[list[dict], list[dict]]:

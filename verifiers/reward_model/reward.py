@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from verifiers import failures
+from verifiers.completion import final_answer
 from verifiers.reward_model.scorer import RewardModelScorer
 
 
@@ -36,22 +37,62 @@ def normalize_by_group(scores: list[float], prompts: list[Any]) -> list[float]:
     return out
 
 
-def make_reward_function(path_or_url: str, batch_size: int = 8, normalize: bool = True) -> Callable:
+def score_unanswered(scores: list[float | None], prompts: list[Any], normalize: bool) -> list[float]:
+    """Scores with every unanswered row (None) below every answered row of its prompt group.
+
+    Answered rows are z-scored among themselves (`normalize`) or kept raw; an unanswered row gets the
+    group's lowest answered score minus 1, and a group where nobody answered scores 0 throughout.
+    """
+    groups: dict[str, list[int]] = {}
+    for i, p in enumerate(prompts):
+        groups.setdefault(group_key(p), []).append(i)
+    out = [0.0] * len(scores)
+    for rows in groups.values():
+        answered = [i for i in rows if scores[i] is not None]
+        if not answered:
+            continue
+        values = [float(scores[i]) for i in answered]  # type: ignore[arg-type]
+        if normalize:
+            values = normalize_by_group(values, [""] * len(values))
+        for i, v in zip(answered, values, strict=True):
+            out[i] = v
+        floor = min(values) - 1.0
+        for i in rows:
+            if scores[i] is None:
+                out[i] = floor
+    return out
+
+
+def make_reward_function(
+    path_or_url: str, batch_size: int = 8, normalize: bool = True, think_prefill: bool = True
+) -> Callable:
     """A TRL reward function named `reward_model` scoring with the model at `path_or_url` (loaded on
-    first use). When the model or server cannot score a batch, every row is None and counted as failed."""
+    first use). When the model or server cannot score a batch, every row is None and counted as failed.
+
+    Only completions with a final answer (`verifiers.completion.final_answer`) reach the model; one that
+    never closed its thinking is scored below every answer in its group (`score_unanswered`), never by
+    whatever the model makes of its reasoning.
+    """
     state: dict[str, RewardModelScorer] = {}
     lock = threading.Lock()
 
     def reward_model(completions: list, prompts: list | None = None, **kwargs: Any) -> list[float | None]:
         prompts = list(prompts) if prompts is not None else [""] * len(completions)
+        answered = [i for i, c in enumerate(completions) if final_answer(c, think_prefill) is not None]
+        scores: list[float | None] = [None] * len(completions)
         try:
-            with lock:
-                if "scorer" not in state:
-                    state["scorer"] = RewardModelScorer(path_or_url, batch_size=batch_size)
-            scores = state["scorer"].score(prompts, completions)
+            if answered:
+                with lock:
+                    if "scorer" not in state:
+                        state["scorer"] = RewardModelScorer(path_or_url, batch_size=batch_size)
+                got = state["scorer"].score(
+                    [prompts[i] for i in answered], [completions[i] for i in answered]
+                )
+                for i, s in zip(answered, got, strict=True):
+                    scores[i] = s
         except Exception as e:  # server down, model missing, OOM: None (counted), never a silent 0
             failures.record("reward_model", f"{path_or_url}: {type(e).__name__}: {e}", len(completions))
             return [None] * len(completions)
-        return normalize_by_group(scores, prompts) if normalize else scores
+        return list(score_unanswered(scores, prompts, normalize))
 
     return reward_model

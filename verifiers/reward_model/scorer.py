@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from verifiers.rules.text import content, final_answer
+from verifiers.completion import final_answer, prompt_text
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_MAX_LENGTH = 1024
 
@@ -29,21 +32,25 @@ def messages_of(prompt: Any) -> list[dict]:
     if isinstance(prompt, str):
         return [{"role": "user", "content": prompt}]
     return [dict(m) for m in prompt if m.get("role") != "assistant"] or [
-        {"role": "user", "content": content(prompt)}
+        {"role": "user", "content": prompt_text(prompt)}
     ]
 
 
 def render(tokenizer: Any, prompt: Any, completion: Any) -> str:
-    """The text the reward model reads for one (prompt, completion): the prompt and the final answer only."""
-    answer = final_answer(completion).strip()
+    """The text the reward model reads for one (prompt, completion): the prompt and the final answer only.
+
+    The completion is read as a bare answer where it has no think block (preference rows hold final
+    answers); `make_reward_function` keeps unanswered training completions away from the model.
+    """
+    answer = final_answer(completion, think_prefill=False) or ""
     messages = messages_of(prompt)
     if getattr(tokenizer, "chat_template", None):
         return tokenizer.apply_chat_template(
             [*messages, {"role": "assistant", "content": answer}], tokenize=False
         )
-    prompt_text = "\n".join(content(m) for m in messages)
+    question = "\n".join(prompt_text(m) for m in messages)
     sep = f" {tokenizer.sep_token} " if tokenizer.sep_token else "\n\n"
-    return prompt_text + sep + answer
+    return question + sep + answer
 
 
 def encode(tokenizer: Any, texts: list[str], max_length: int, padding: bool = True) -> Any:
@@ -75,6 +82,9 @@ class RewardModelScorer:
         self.batch_size = batch_size
         self.max_length = max_length
         self._lock = threading.Lock()
+        self._client: httpx.Client | None = None
+        self.model: Any = None  # transformers model and tokenizer, when scoring in process
+        self.tokenizer: Any = None
         if is_url(path_or_url):
             import httpx
 
@@ -148,6 +158,7 @@ class RewardModelScorer:
         return out
 
     def _score_http(self, prompts: list, completions: list) -> list[float]:
+        assert self._client is not None  # only called for a URL
         reply = self._client.post("/score", json={"prompts": prompts, "completions": completions})
         reply.raise_for_status()
         scores = reply.json()["scores"]

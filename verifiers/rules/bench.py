@@ -9,11 +9,11 @@ check pays for dispatch and response handling. The other rule rewards are timed 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from verifiers.jsonl import read_jsonl
 from verifiers.rules.format import format_reward
 from verifiers.rules.ifeval import check_ifeval
 from verifiers.rules.language import language_consistency_reward
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         from rl.eval.suites import data_dir
 
         args.data = data_dir() / "ifeval/input_data.jsonl"
-    rows = [json.loads(line) for line in args.data.read_text().splitlines()]
+    rows = read_jsonl(args.data)
     responses = [_response(r) for r in rows]
     n_checks = sum(len(r["instruction_id_list"]) for r in rows)
 

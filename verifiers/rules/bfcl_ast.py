@@ -62,7 +62,7 @@ def _check_type(param: str, value: Any, spec: dict, accepted: list) -> bool:
     """Type check; returns whether the value is a 'variable' (typed like the answer, not the schema)."""
     expected = TYPES.get(spec.get("type", "any"), str)
     if type(value) is expected:
-        if expected is list and spec.get("items", {}).get("type") in TYPES:
+        if isinstance(value, list) and spec.get("items", {}).get("type") in TYPES:
             inner = TYPES[spec["items"]["type"]]
             if not all(type(v) is inner or (inner is float and type(v) is int) for v in value):
                 raise CallError(f"parameter {param!r}: items must be {spec['items']['type']}")

@@ -12,8 +12,8 @@ import logging
 from typing import Any
 
 from verifiers import failures
+from verifiers.completion import final_answer
 from verifiers.rules.ifeval_checks import CHECKS
-from verifiers.rules.text import final_answer
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +79,15 @@ def ifeval_reward(
     prompts: list | None = None,
     all_or_nothing: bool = False,
     strict: bool = True,
+    think_prefill: bool = True,
     **unused: Any,
 ) -> list[float | None]:
     """IFEval reward (TRL reward function): the fraction of instructions the final answer follows.
 
     With `all_or_nothing`, 1.0 only when every instruction is followed (IFEval's prompt-level accuracy).
     Rows whose `instruction_id_list` is None or empty are not owned (None). A row whose kwargs cannot be
-    parsed, or that names an unknown instruction, is None and counted as a failure.
+    parsed, or that names an unknown instruction, is None and counted as a failure. A completion without a
+    final answer (`verifiers.completion.final_answer`) follows no instruction: 0.0.
     """
     n = len(completions)
     ids_col = instruction_id_list if instruction_id_list is not None else [None] * n
@@ -97,7 +99,11 @@ def ifeval_reward(
             continue
         try:
             followed = check_ifeval(
-                "", final_answer(completion), list(ids), _parse_kwargs(kws, len(ids)), strict
+                "",
+                final_answer(completion, think_prefill) or "",
+                list(ids),
+                _parse_kwargs(kws, len(ids)),
+                strict,
             )
         except (KeyError, TypeError, ValueError) as e:
             failures.record("ifeval_reward", f"{type(e).__name__}: {e}")

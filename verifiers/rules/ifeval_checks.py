@@ -2,9 +2,11 @@
 
 Each check is `(response, **kwargs) -> bool` with the keyword arguments of the IFEval data rows and the
 semantics of google-research's `instruction_following_eval` (strict mode; `ifeval.py` adds loose mode).
-Differences, all deliberate: no NLTK data (sentences by `text.split_sentences`, capital words by
-`text.word_tokens`); keywords are matched literally (regex-escaped) so a keyword with `(` cannot crash a
-reward; languages are identified with fastText lid.176 (`language.detect`) instead of `langdetect`.
+Sentences and capital words are split as the reference splits them (NLTK Punkt and NLTK's word tokenizer,
+`verifiers.rules.text`), and languages are detected with `langdetect` as the reference does, with a fixed
+seed so that the same response always gets the same answer (the reference's unseeded detector can flip on
+short or mixed text). One deliberate difference: keywords are matched literally (regex-escaped), so a
+keyword with `(` cannot crash a reward.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
 
-from verifiers.rules import language as langid
 from verifiers.rules.text import count_sentences, count_words, word_tokens
 
 # IFEval's two relations, plus "exactly" for training data such as RLVR-IFeval whose counts are exact.
@@ -61,9 +64,28 @@ def language_response_language(response: str, *, language: str) -> bool:
     return True if found is None else found == language  # undetectable text counts as followed, as in IFEval
 
 
+@lru_cache(maxsize=1)
+def _detector_factory() -> Any:
+    """langdetect's profiles (shipped in its wheel) in a factory of our own, seeded: deterministic answers."""
+    from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+
+    factory = DetectorFactory()
+    factory.load_profile(PROFILES_DIRECTORY)
+    factory.set_seed(0)
+    return factory
+
+
+@lru_cache(maxsize=256)
 def _detect(text: str) -> str | None:
-    found = langid.detect(text)
-    return found[0] if found else None
+    """`langdetect.detect(text)` with a fixed seed; None where it finds no features (the reference's error)."""
+    from langdetect.lang_detect_exception import LangDetectException
+
+    detector = _detector_factory().create()
+    detector.append(text)
+    try:
+        return detector.detect()
+    except LangDetectException:
+        return None
 
 
 # length_constraints:*
@@ -213,13 +235,17 @@ def case_capital_word_frequency(response: str, *, capital_frequency: int, capita
 
 
 def case_english_capital(response: str) -> bool:
-    lang = _detect(response.lower())  # fastText is trained on mixed case; all-caps text confuses it
-    return response.isupper() and (lang is None or lang == "en")
+    if not response.isupper():
+        return False
+    lang = _detect(response)
+    return lang is None or lang == "en"
 
 
 def case_english_lowercase(response: str) -> bool:
+    if not response.islower():
+        return False
     lang = _detect(response)
-    return response.islower() and (lang is None or lang == "en")
+    return lang is None or lang == "en"
 
 
 # punctuation:*

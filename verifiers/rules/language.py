@@ -15,7 +15,7 @@ import re
 import unicodedata
 from typing import Any
 
-from verifiers.rules.text import content, final_answer
+from verifiers.completion import END_THINK, completion_text, final_answer, prompt_text
 
 # Segments with fewer letters than this are too short to identify reliably (names, acronyms, code words).
 MIN_LETTERS = 12
@@ -137,7 +137,7 @@ def language_shares(text: str) -> dict[str, float]:
 
 def prompt_language(prompt: Any) -> str | None:
     """The language of the last user turn (code, math and URLs ignored); None when too short to tell."""
-    text = strip_non_prose(content(prompt))
+    text = strip_non_prose(prompt_text(prompt))
     n, cjk = _letters(text)
     if n < (MIN_CJK if cjk else MIN_LETTERS):
         return None
@@ -149,13 +149,18 @@ def prompt_language(prompt: Any) -> str | None:
 
 
 def language_consistency_reward(
-    completions: list, prompts: list | None = None, include_thought: bool = False, **kwargs: Any
+    completions: list,
+    prompts: list | None = None,
+    include_thought: bool = False,
+    think_prefill: bool = True,
+    **kwargs: Any,
 ) -> list[float | None]:
     """Share of the answer written in the prompt's language, in [0, 1] (TRL reward function).
 
     Rows whose prompt is too short to identify (a bare formula, a one-word request) are not owned (None).
     An answer with no identifiable prose (a number, a code block) is consistent (1.0). With
-    `include_thought`, the reasoning before `</think>` is checked too.
+    `include_thought`, the reasoning before `</think>` is checked too. A completion that gives no final
+    answer (`verifiers.completion.final_answer`) scores 0.0, thought or not: it was never consistent.
     """
     if prompts is None:
         return [None] * len(completions)
@@ -165,7 +170,11 @@ def language_consistency_reward(
         if target is None:
             rewards.append(None)
             continue
-        text = content(completion) if include_thought else final_answer(completion)
-        shares = language_shares(text.replace("</think>", "\n"))
+        answer = final_answer(completion, think_prefill)
+        if answer is None:
+            rewards.append(0.0)
+            continue
+        text = completion_text(completion) if include_thought else answer
+        shares = language_shares(text.replace(END_THINK, "\n"))
         rewards.append(shares.get(target, 0.0) if shares else 1.0)
     return rewards

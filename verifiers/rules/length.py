@@ -4,29 +4,25 @@ With L_max = max_completion_length and a buffer L_cache = overlong_buffer, a com
 0 when |y| <= L_max - L_cache, a linear penalty down to -1 inside the buffer, and -1 past L_max. It tells
 the policy that running into the length limit is bad without punishing truncation as hard as a wrong
 answer.
+
+The formula is TRL's (`trl.rewards.get_soft_overlong_punishment`); this module adds only what TRL lacks:
+the recipe's argument names, a check of the buffer, and lengths estimated from text when no token ids are
+given (evaluation, tests, standalone use).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from verifiers.rules.text import content
+from trl.rewards import get_soft_overlong_punishment
+
+from verifiers.completion import completion_text
 
 # DAPO: L_max 20480 with a 4096-token buffer; ours defaults to the cluster recipe's 16384 completion limit.
 MAX_COMPLETION_LENGTH = 16384
 OVERLONG_BUFFER = 4096
 # Without token ids the length is estimated from characters; ~4 characters per token for English BPE.
 CHARS_PER_TOKEN = 4.0
-
-
-def overlong_penalty(length: int, max_completion_length: int, overlong_buffer: int) -> float:
-    """The penalty in [-1, 0] for a completion of `length` tokens."""
-    expected = max_completion_length - overlong_buffer
-    if length <= expected:
-        return 0.0
-    if length > max_completion_length:
-        return -1.0
-    return (expected - length) / overlong_buffer
 
 
 def overlong_penalty_reward(
@@ -47,8 +43,9 @@ def overlong_penalty_reward(
             f"overlong_buffer must be in (0, max_completion_length]; got {overlong_buffer} "
             f"with max_completion_length={max_completion_length}"
         )
-    if completion_ids is not None:
-        lengths = [len(ids) for ids in completion_ids]
-    else:
-        lengths = [round(len(content(c)) / chars_per_token) for c in completions]
-    return [overlong_penalty(n, max_completion_length, overlong_buffer) for n in lengths]
+    if completion_ids is None:  # what TRL's punishment lacks: plain-text completions, outside a trainer
+        completion_ids = [[0] * round(len(completion_text(c)) / chars_per_token) for c in completions]
+    punish = get_soft_overlong_punishment(
+        max_completion_len=max_completion_length, soft_punish_cache=overlong_buffer
+    )
+    return list(punish(completion_ids=completion_ids))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from verifiers.rules.text import content
+from verifiers.completion import completion_text
 
 NGRAM = 8
 TOLERANCE = 0.1  # share of repeated n-grams natural text may have without penalty
@@ -68,6 +68,6 @@ def repetition_reward(
     """Penalty in [-1, 0] for repetitive completions, thought included (TRL reward function; every row owned)."""
     out: list[float | None] = []
     for c in completions:
-        excess = max(0.0, repetition_score(content(c), ngram_size) - tolerance)
+        excess = max(0.0, repetition_score(completion_text(c), ngram_size) - tolerance)
         out.append(-excess / (1.0 - tolerance) if excess else 0.0)
     return out

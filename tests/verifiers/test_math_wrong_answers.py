@@ -1,0 +1,119 @@
+"""Wrong answers that once scored 1, by family: each attack beside its honest control."""
+
+import pytest
+
+from verifiers import failures
+from verifiers.math import math_reward, verify, verify_batch
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _warm_pool():
+    verify_batch(["1"], ["1 + 0"])
+
+
+# family -> [(gold, wrong answer, honest answer)]
+FAMILIES = {
+    "text compared without braces, backslashes, spaces or case": [
+        ("2^{n-1}", "2^{n}-1", "2^{n-1}"),
+        ("\\frac{11}{2}", "\\frac{1}{12}", "\\frac{11}{2}"),
+        ("\\sqrt{x+1}", "\\sqrt{x}+1", "\\sqrt{x + 1}"),
+        ("2N", "2n", "2N"),
+        ("a^{b+c}", "a^{b}+c", "a^{c+b}"),
+        ("\\frac{x}{y+1}", "\\frac{x}{y}+1", "\\frac{x}{1+y}"),
+    ],
+    "each name = value meets the same name": [
+        ("x=1, y=2", "x=2, y=1", "y=2, x=1"),
+        ("(x,y)=(1,2)", "(y,x)=(1,2)", "(x,y)=(1,2)"),
+        ("y^2=4x", "x^2=4x", "y^2 = 4x"),
+        ("y = 7", "x = 7", "y = 7"),
+        ("x=1, y=2", "2, 1", "1, 2"),
+        ("a=3, b=5", "a=5, b=3", "b=5, a=3"),
+    ],
+    "functions compared where they differ": [
+        ("|x|", "x", "\\sqrt{x^2}"),
+        ("\\ln|x| + C", "\\ln x + C", "\\ln|x| + C"),
+        ("\\sqrt{x^2-2x+1}", "x-1", "|x-1|"),
+        ("x", "|x|", "\\frac{x^2}{x}"),
+        ("\\frac{1}{2}\\ln(x^2+1)", "\\ln\\sqrt{x^2}+\\frac{1}{2}", "\\ln\\sqrt{x^2+1}"),
+    ],
+    "words are not products of letters": [
+        ("\\text{Alice}", "\\text{Celia}", "\\text{Alice}"),
+        ("\\text{odd}", "\\text{dod}", "\\text{Odd}"),
+        ("\\text{Evelyn}", "\\text{Nevely}", "Evelyn"),
+        ("\\text{east}", "\\text{seat}", "\\text{East}"),
+    ],
+    "an interval is not the list of its endpoints": [
+        ("[1, 2]", "1, 2", "[1,2]"),
+        ("1, 2", "[1, 2]", "2, 1"),
+        ("[0, 5)", "0, 5", "[0,5)"),
+        ("(1, 3]", "\\{1, 3\\}", "(1,3]"),
+    ],
+    "hedges and negations around the answer": [
+        ("5", "It is certainly not equal to 5", "It is certainly equal to 5"),
+        ("5", "It is one of 3, 5, 7", "It is 5"),
+        ("7", "7, unless it's 8", "It is 7"),
+        ("5", "The answer is not \\boxed{5}", "The answer is \\boxed{5}"),
+        ("5", "\\boxed{5}, or possibly 7", "\\boxed{5}, which checks out."),
+        ("5", "So \\boxed{5}. But maybe 6.", "So \\boxed{5}."),
+    ],
+    "units are compared, not stripped": [
+        ("5 \\text{ m}", "5 \\text{ km}", "5 \\text{ meters}"),
+        ("5 \\text{ minutes}", "5 \\text{ seconds}", "5 \\text{ min}"),
+        ("3 \\text{ kg}", "3 \\text{ g}", "3 \\text{kg}"),
+        ("10 \\text{ m}^2", "10 \\text{ m}^3", "10 \\text{ m}^2"),
+        ("4 \\text{ m/s}", "4 \\text{ km/h}", "4 \\text{ m/s}"),
+        ("7 \\text{ s}", "7 \\text{ m}", "7 \\text{ seconds}"),
+        # A trailing variable is no unit: it is never dropped.
+        ("2\\pi r h", "2\\pi r", "2\\pi h r"),
+        ("x + t", "x", "t + x"),
+        ("5c", "5", "5c"),
+    ],
+    "letters, decimal commas and gold boxes": [
+        ("a", "A", "a"),  # a lower-case gold is a variable, not choice (A)
+        ("e", "E", "e"),
+        ("(B)", "\\textbf{(C)}\\ 7", "\\textbf{(B)}\\ 7"),
+        ("2,3", "2.3", "2, 3"),
+        ("The results are \\boxed{4} and \\boxed{5}.", "5", "4, 5"),
+    ],
+}
+CASES = [(family, *case) for family, cases in FAMILIES.items() for case in cases]
+
+
+@pytest.mark.parametrize(("family", "gold", "wrong", "honest"), CASES)
+def test_wrong_answer_scores_zero_and_honest_one(family, gold, wrong, honest):
+    assert verify_batch([gold, gold], [wrong, honest]) == [False, True], family
+
+
+@pytest.mark.parametrize("gold", ["proof", "notfound", "N/A", "?", "QED", "\\text{proof}", "", "  "])
+def test_placeholder_gold_has_no_reward(gold):
+    failures.drain()
+    assert math_reward(["</think>\\boxed{5}", "</think>\\boxed{proof}"], answer=[gold, gold]) in (
+        [None, None],
+    )
+    assert verify(gold, "5") is False
+
+
+@pytest.mark.parametrize(
+    "gold", ["Part one gives \\boxed{2}. Part two gives \\boxed{9}.", "\\boxed{1} no no no no no \\boxed{2}"]
+)
+def test_a_gold_boxing_several_separate_values_has_no_single_answer(gold):
+    assert math_reward(["</think>\\boxed{9}", "</think>\\boxed{2}"], answer=[gold, gold]) == [None, None]
+    assert math_reward(["</think>\\boxed{2}"], answer=["so \\boxed{2}, that is \\boxed{2}"]) == [1.0]
+
+
+def test_a_real_gold_next_to_placeholders_is_still_scored():
+    got = math_reward(["</think>\\boxed{5}", "</think>\\boxed{5}"], answer=["QED", "5"])
+    assert got == [None, 1.0]
+
+
+@pytest.mark.parametrize(
+    "completion",
+    [
+        "\\boxed{12}\n\nIf you have questions, or need help with step 2, just ask.",
+        "\\boxed{12}, or equivalently $\\frac{24}{2}$.",
+        "The answer is not 10 but \\boxed{12}.",
+        "I am not sure at first, but after checking, the answer is \\boxed{12}.",
+    ],
+)
+def test_words_that_do_not_touch_the_answer_do_not_take_it_back(completion):
+    assert verify("12", completion) is True
