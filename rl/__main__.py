@@ -19,12 +19,16 @@ COMMANDS = {
     "smoke": ("rl.smoke.pipeline", "stage 0 -> 1 -> 2 on CPU with a tiny model, then the report"),
     "eval": ("rl.eval.evaluate", "score a checkpoint on public benchmarks"),
     "report": ("rl.report", "training curves and eval scores of several runs, side by side"),
-    "plot": ("rl.report:plot_main", "reward / reward std / length / KL curves of runs to a PNG"),
+    "plot": ("rl.report:plot_main", "reward curves (total, std, each reward), length, KL of runs to a PNG"),
     "launch": (
         "rl.cluster.launch",
         "the cluster launch plan for a stage (--dry-run prints and validates it)",
     ),
     "preflight": ("rl.cluster.preflight", "check a cluster node before training"),
+    "download": (
+        "rl.download",
+        "fetch a job's model, reward model and datasets into the HF cache (login node)",
+    ),
     "bench": ("rl.bench", "time per GRPO step split into generation, reward and optimisation"),
 }
 

@@ -102,7 +102,15 @@ def read_source(src: DataSource) -> Dataset:
         if not rows:
             raise DataError(f"{src.source} (split {src.split}) has no rows")
         return Dataset.from_list([_normalise(r) for r in rows])
-    return load_dataset(src.source, src.subset, split=src.split, revision=src.revision)
+    try:
+        return load_dataset(src.source, src.subset, split=src.split, revision=src.revision)
+    except Exception as e:  # offline, unknown id, gated, bad split: one message, not a traceback
+        cause = str(e).splitlines()[0] if str(e) else ""
+        raise DataError(
+            f"{src.source} (split {src.split}) could not be loaded from the Hugging Face hub "
+            f"({type(e).__name__}: {cause}). Check the id and split; on a machine without internet, fetch it "
+            "first on one that has it (`python -m rl download RECIPE.yaml`) and run with HF_HUB_OFFLINE=1"
+        ) from e
 
 
 def load_source(

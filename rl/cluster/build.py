@@ -107,7 +107,15 @@ class Wiring:
         waits = self.health + (["sandbox=" + ",".join(f"{u}/health" for u in urls)] if sandbox else [])
         for rank, node in enumerate(layout.train_nodes):
             if sandbox:
-                self.add("setup", node, "sandbox", ["python", "-m", "sandbox", "up", *replicas], launch.env)
+                up = [
+                    "python",
+                    "-m",
+                    "sandbox",
+                    "up",
+                    *replicas,
+                    "--fallback-bare",
+                ]  # no Docker: bare, warned
+                self.add("setup", node, "sandbox", up, launch.env)
             if waits:
                 argv = ["python", "-m", "rl", "preflight", "--timeout", str(HEALTH_TIMEOUT_S)]
                 self.add("check", node, "health", argv + [a for w in waits for a in ("--wait", w)])
@@ -125,7 +133,7 @@ class Wiring:
             if sandbox:
                 self.add("teardown", node, "sandbox", ["python", "-m", "sandbox", "down", *replicas])
 
-    def node_preflights(self, disk_gib: int, sandbox: bool) -> None:
+    def node_preflights(self, disk_gib: int) -> None:
         """`python -m rl preflight` on every node before anything starts there."""
         for node in range(len(self.hosts)):
             trains = node in self.layout.train_nodes
@@ -142,8 +150,8 @@ class Wiring:
                 needs.append("flash_attn")
             if needs:
                 argv += ["--require", ",".join(needs)]
-            skip = ["image"]  # `python -m sandbox up` builds a missing image
-            skip += [] if trains and sandbox else ["docker"]
+            # `python -m sandbox up` builds a missing image, and without Docker starts bare servers (warned).
+            skip = ["image", "docker"]
             skip += [] if trains else ["disk", "wandb"]
             self.add("preflight", node, "preflight", argv + ["--skip", ",".join(skip)])
 
@@ -271,7 +279,7 @@ def build_plan(
     if rm_served:
         wiring.reward_model_server()
     wiring.training_nodes(recipe_path, overrides + shape_overrides, acc_path, n_train, sandbox_needed)
-    wiring.node_preflights(checkpoint_gib(recipe, shape), sandbox_needed)
+    wiring.node_preflights(checkpoint_gib(recipe, shape))
     plan.steps = sorted(wiring.steps, key=lambda s: (PHASES.index(s.kind), s.node))
 
     try:  # what `python -m rl train` will see on every training node

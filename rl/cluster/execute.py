@@ -36,6 +36,9 @@ def run_node(plan: Plan, node: int) -> int:
                         f"error: {step.role} {step.kind} on node {node} exited {code}: see {step.log}",
                         file=sys.stderr,
                     )
+                    if step.kind == "preflight":  # its failing checks say what to do: show them here
+                        for line in failing_checks(step.log):
+                            print(f"  {line}", file=sys.stderr)
                     return code
         if services and not any(s.kind == "train" for s in steps):
             print(
@@ -55,3 +58,15 @@ def run_node(plan: Plan, node: int) -> int:
                 start(step).wait()
         for _, proc in services:
             proc.terminate()
+
+
+def failing_checks(log: str) -> list[str]:
+    """The `FAIL` lines `python -m rl preflight` wrote to a step's log."""
+    try:
+        return [
+            line.rstrip()
+            for line in Path(log).read_text(errors="replace").splitlines()
+            if line.startswith("FAIL")
+        ]
+    except OSError:
+        return []
