@@ -195,7 +195,7 @@ def test_a_reward_model_that_fails_every_row_stops_the_run_after_patience_steps(
         [
             sys.executable, "-m", "rl", "train", "recipes/smoke/stage2.yaml",
             f"output_dir={tmp_path / 'run'}", "model.from_stage=null", f"model.name_or_path={tiny}",
-            "rewards=[{name: reward_model}]", f"reward_model.path_or_url={broken_rm}",
+            "rewards=[{name: reward_model, tasks: [ifeval]}]", f"reward_model.path_or_url={broken_rm}",
             "reward_failures.patience=2", "training.max_steps=6", "training.save_steps=100",
             "data.think_prefill=false",  # a random tiny model never closes a thought: its text is the answer
             "training.max_completion_length=8", "training.per_device_train_batch_size=8",
