@@ -7,7 +7,10 @@ DRY_RUN ?=
 NODE_RANK ?=
 HOSTS   ?=
 ARGS    ?=
-LAUNCH   = $(PY) -m rl launch --stage $@ $(if $(RECIPE),--recipe $(RECIPE)) $(if $(NODES),--nodes $(NODES)) $(if $(GPUS_PER_NODE),--gpus-per-node $(GPUS_PER_NODE))
+GPU_MEM ?=
+FORCE   ?=
+SBATCH_ARGS ?=
+LAUNCH   = $(PY) -m rl launch --stage $@ $(if $(RECIPE),--recipe $(RECIPE)) $(if $(NODES),--nodes $(NODES)) $(if $(GPUS_PER_NODE),--gpus-per-node $(GPUS_PER_NODE)) $(if $(GPU_MEM),--gpu-memory-gib $(GPU_MEM)) $(if $(FORCE),--force)
 
 .PHONY: help install test smoke stage1 stage2 rm bench lint format install-gpu gpu-check
 # Benchmarks print their tables, not library chatter (loading reports, progress bars, DeepSpeed's CPU notice).
@@ -41,22 +44,25 @@ smoke: install  ## stage 0 -> 1 -> 2 on CPU with a tiny model, then runs/smoke/r
 	$(PY) -m rl smoke
 
 # Cluster stages (rl/cluster/launch.py). NODES/GPUS_PER_NODE default to the recipe's launch section; ARGS adds
-# recipe overrides. With sbatch on PATH the stage is submitted (recipes/slurm/stage.sbatch); without Slurm
-# run `make stage1 NODE_RANK=k HOSTS=h0,h1,...` on every node (node 0 first).
+# recipe overrides; GPU_MEM is one GPU's memory in GB (141 for H200s); FORCE=1 launches a plan whose memory
+# estimate does not fit. With sbatch on PATH the stage is submitted (recipes/slurm/stage.sbatch) with
+# SBATCH_ARGS (partition, account, time, QoS, ...); without Slurm run `make stage1 NODE_RANK=k HOSTS=h0,h1,...`
+# on every node (node 0 first). DRY_RUN=1 prints the plan with the same HOSTS / NODE_RANK.
 define STAGE_RUN
 @test -x $(PY) || { echo "no $(PY): run make install (and make install-gpu on cluster nodes)"; exit 1; }
 @if [ -n "$(DRY_RUN)" ]; then \
-  $(LAUNCH) --dry-run $(ARGS); \
+  $(LAUNCH) --dry-run $(if $(NODE_RANK),--node-rank $(NODE_RANK)) $(if $(HOSTS),--hosts $(HOSTS)) $(ARGS); \
 elif [ -z "$(NODE_RANK)" ] && command -v sbatch >/dev/null 2>&1; then \
   set -- $$($(LAUNCH) --emit shape $(ARGS)) && mkdir -p runs/slurm && \
   STAGE=$@ RECIPE=$(or $(RECIPE),recipes/qwen2.5-32b/$@.yaml) GPUS_PER_NODE=$$2 ARGS='$(ARGS)' \
-    sbatch --nodes=$$1 --gpus-per-node=$$2 --export=ALL recipes/slurm/stage.sbatch; \
+    GPU_MEM='$(GPU_MEM)' FORCE='$(FORCE)' \
+    sbatch --nodes=$$1 --gpus-per-node=$$2 $(SBATCH_ARGS) --export=ALL recipes/slurm/stage.sbatch; \
 else \
   $(LAUNCH) --node-rank $(or $(NODE_RANK),0) $(if $(HOSTS),--hosts $(HOSTS)) $(ARGS); \
 fi
 endef
 
-stage1:  ## cluster stage 1 (NODES, GPUS_PER_NODE, RECIPE, ARGS; DRY_RUN=1 prints and validates the plan)
+stage1:  ## cluster stage 1 (NODES, GPUS_PER_NODE, GPU_MEM, RECIPE, ARGS, HOSTS, SBATCH_ARGS, FORCE; DRY_RUN=1 prints the plan)
 	$(STAGE_RUN)
 
 stage2:  ## cluster stage 2 from stage 1's checkpoint (same variables as stage1)

@@ -8,16 +8,28 @@ import sys
 
 COMMANDS = {
     "train": ("rl.train", "run one stage from a recipe: python -m rl train RECIPE.yaml [key=value ...]"),
+    "data": (
+        "rl.data_check",
+        "load a recipe's data as training does: rows kept/dropped per source, references",
+    ),
+    "filter": (
+        "rl.difficulty",
+        "estimate each prompt's pass rate with a model, for a recipe's pass-rate band",
+    ),
     "smoke": ("rl.smoke.pipeline", "stage 0 -> 1 -> 2 on CPU with a tiny model, then the report"),
     "eval": ("rl.eval.evaluate", "score a checkpoint on public benchmarks"),
     "report": ("rl.report", "training curves and eval scores of several runs, side by side"),
-    "plot": ("rl.report:plot_main", "reward / reward std / length / KL curves of runs to a PNG"),
+    "plot": ("rl.report:plot_main", "reward curves (total, std, each reward), length, KL of runs to a PNG"),
     "launch": (
         "rl.cluster.launch",
         "the cluster launch plan for a stage (--dry-run prints and validates it)",
     ),
     "preflight": ("rl.cluster.preflight", "check a cluster node before training"),
     "gpu-check": ("rl.cluster.gpu_check", "prove the GPU path on one GPU in minutes (make gpu-check)"),
+    "download": (
+        "rl.download",
+        "fetch a job's model, reward model and datasets into the HF cache (login node)",
+    ),
     "bench": ("rl.bench", "time per GRPO step split into generation, reward and optimisation"),
 }
 

@@ -11,15 +11,31 @@ from __future__ import annotations
 import json
 import math
 import random
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rl.adapters import (
+    DROP_KEY,
+    adapt_code,
+    adapt_ifeval,
+    adapt_tools,
+    code_language,
+    has_gold,
+    instruction_text,
+    reference_completion,
+    with_instruction,
+)
+from rl.decontam import prompt_text
+from rl.filters import DataReport, band_reason, drop_too_long, prompt_key, read_pass_rates
+from sandbox.formats import SUPPORTED_LANGUAGES
 from verifiers import jsonl
 from verifiers.completion import message_text
 
 if TYPE_CHECKING:
     from datasets import Dataset
 
+    from rl.decontam import Decontaminator
     from rl.recipe import DataSection, DataSource
 
 THINK_PREFILL = "<think>\n"
@@ -37,6 +53,7 @@ COLUMNS = (
     "tools",
     "ground_truth",
     "id",
+    "source",  # the mixture entry a row came from (replaces a hub dataset's own `source` column)
 )
 # Where `local:<name>` looks after the path itself: <root>/<name>/<split>.jsonl or <root>/<name>.jsonl.
 # rl/data/smoke/<task>/<split>.jsonl holds the bundled smoke tasks (rl/smoke/tasks.py writes them).
@@ -76,22 +93,49 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         raise DataError(str(e)) from e
 
 
-def load_source(src: DataSource, seed: int = 0) -> Dataset:
-    """One mixture entry as a Dataset with its columns renamed, a `task` column, capped and weighted."""
+def read_source(src: DataSource) -> Dataset:
+    """The rows of one mixture entry as they are: a local JSONL file, or the hub dataset at its revision."""
     from datasets import Dataset, load_dataset
 
     if src.source.startswith("local:"):
         rows = read_jsonl(local_path(src.source.removeprefix("local:"), src.split))
         if not rows:
             raise DataError(f"{src.source} (split {src.split}) has no rows")
-        ds = Dataset.from_list([_normalise(r) for r in rows])
-    else:
-        ds = load_dataset(src.source, src.subset, split=src.split)
+        return Dataset.from_list([_normalise(r) for r in rows])
+    try:
+        return load_dataset(src.source, src.subset, split=src.split, revision=src.revision)
+    except Exception as e:  # offline, unknown id, gated, bad split: one message, not a traceback
+        cause = str(e).splitlines()[0] if str(e) else ""
+        raise DataError(
+            f"{src.source} (split {src.split}) could not be loaded from the Hugging Face hub "
+            f"({type(e).__name__}: {cause}). Check the id and split; on a machine without internet, fetch it "
+            "first on one that has it (`python -m rl download RECIPE.yaml`) and run with HF_HUB_OFFLINE=1"
+        ) from e
+
+
+def load_source(
+    src: DataSource,
+    seed: int = 0,
+    report: DataReport | None = None,
+    decontaminator: Decontaminator | None = None,
+    references: bool = False,
+    pass_rates: dict[str, float] | None = None,
+    band: list[float] | None = None,
+) -> Dataset:
+    """One mixture entry as a Dataset with its columns renamed, a `task` and a `source` column, adapted to
+    our reward columns, capped, filtered (each dropped row counted in `report` under its reason), weighted,
+    and kept inside the pass-rate `band` (estimated by `python -m rl filter` on these weighted rows).
+
+    With `references`, a `reference` column holds a completion made of the row's own reference answer.
+    """
+    ds = read_source(src)
     if src.columns:
         missing = [c for c in src.columns if c not in ds.column_names]
         if missing:
             raise DataError(f"{src.source}: columns {missing} to rename are not in {ds.column_names}")
         ds = ds.rename_columns(src.columns)
+    if "prompt" in ds.column_names and "messages" in ds.column_names:
+        ds = ds.remove_columns("messages")  # e.g. OpenR1-Math's full reasoning traces: no reward reads them
     if "prompt" not in ds.column_names and "messages" not in ds.column_names:
         raise DataError(
             f"{src.source} has no `prompt` column (has {ds.column_names}): map one with columns: {{<col>: prompt}}"
@@ -108,112 +152,81 @@ def load_source(src: DataSource, seed: int = 0) -> Dataset:
         "large_string",
     ):
         ds = ds.map(lambda row: {"prompt": to_messages(row["prompt"])}, desc=f"{src.source}: prompts as chat")
-    ds = adapt(ds, src)
-    ds = ds.select_columns([c for c in ds.column_names if c in COLUMNS or c in src.keep])
-    return _weighted(ds, src.weight, seed)
-
-
-def adapt(ds: Dataset, src: DataSource) -> Dataset:
-    """Hub formats to our reward columns: code rows without `tests` (sandbox.formats adapters) and
-    RLVR-IFeval rows (`ground_truth` naming an open-instruct check) without `instruction_id_list`."""
-    cols = set(ds.column_names)
-    tasks = set(ds.unique("task")) if "task" in cols else set()
-    if "code" in tasks and "tests" not in cols:
-        from sandbox.formats import row_to_tests
-
-        ds = ds.map(lambda row: {"tests": json.dumps(row_to_tests(row))}, desc=f"{src.source}: tests")
-    if "ifeval" in tasks and "instruction_id_list" not in cols and "ground_truth" in cols:
-        ds = ds.map(lambda row: rlvr_ifeval(row["ground_truth"]), desc=f"{src.source}: IFEval ids")
+    ds = adapt(ds, src, decontaminator, references)
+    report = report if report is not None else DataReport()
+    count = report.source(src.source)
+    count.read += len(ds)
+    count.kept += len(ds)
+    for reason, n in Counter(r for r in ds[DROP_KEY] if r is not None).items():
+        report.drop(src.source, reason.split(":")[0], n)
+    ds = ds.filter(lambda r: r[DROP_KEY] is None, desc=f"{src.source}: dropping")
+    ds = ds.remove_columns("source") if "source" in ds.column_names else ds
+    ds = ds.add_column("source", [src.source] * len(ds))
+    extra = ["reference"] if references else []
+    ds = ds.select_columns([c for c in ds.column_names if c in COLUMNS or c in src.keep or c in extra])
+    usable = len(ds)
+    ds = _weighted(ds, src.weight, seed)
+    if len(ds) < usable:  # a weight below 1 samples the usable rows: the rest are not trained on
+        report.drop(src.source, "weight", usable - len(ds))
+    else:
+        count.kept = len(ds)  # a weight above 1 repeats rows
+    if band is not None and pass_rates is not None:
+        ds = _in_band(ds, pass_rates, band, report)
     return ds
 
 
-def _relation(quantifier: str | None, n: int) -> tuple[str, int]:
-    """open-instruct's at least / at most / around N as IFEval's (`at least` | `less than`, N)."""
-    if quantifier == "at most":
-        return "less than", n + 1
-    if quantifier == "around":  # IFEval has no "around": keep the lower edge of open-instruct's tolerance
-        return "at least", max(0, n - max(round(n * 0.1), 1))
-    return "at least", n
+def adapt(
+    ds: Dataset, src: DataSource, decontaminator: Decontaminator | None = None, references: bool = False
+) -> Dataset:
+    """Hub formats to our reward columns, by the columns a source has (rl.adapters), plus the recipe's
+    instruction; sets the `_drop` column to the reason a row is dropped (None when kept)."""
+    from datasets import Features, Sequence, Value
 
+    cols = set(ds.column_names)
+    tasks = set(ds.unique("task")) if "task" in cols else set()
+    instruction = instruction_text(src.instruction)
+    new: dict[str, Any] = {DROP_KEY: Value("string")}
+    if "code" in tasks and "tests" not in cols:
+        new["tests"] = Value("string")
+    if "tool" in tasks and {"tools", "ground_truth"} <= cols:
+        new.update(tools=Value("string"), ground_truth=Value("string"))
+    if "ifeval" in tasks and "instruction_id_list" not in cols and "ground_truth" in cols:
+        new.update(instruction_id_list=Sequence(Value("string")), kwargs=Value("string"))
+    if references:
+        new["reference"] = Value("string")
+    solution = next((c for c in ("gold_standard_solution", "canonical_solution") if c in cols), None)
 
-def rlvr_ifeval(ground_truth: str | dict) -> dict[str, Any]:
-    """An allenai/RLVR-IFeval `ground_truth` (open-instruct check name + args) as IFEval id + kwargs."""
-    gt = json.loads(ground_truth) if isinstance(ground_truth, str) else dict(ground_truth)
-    name, n = gt.get("func_name"), gt.get("N")
-    table: dict[str, tuple[str, dict[str, Any]]] = {
-        "verify_keywords": ("keywords:existence", {"keywords": gt.get("keyword_list")}),
-        "validate_forbidden_words": (
-            "keywords:forbidden_words",
-            {"forbidden_words": gt.get("forbidden_words")},
-        ),
-        "validate_response_language": ("language:response_language", {"language": gt.get("language")}),
-        "verify_paragraph_count": ("length_constraints:number_paragraphs", {"num_paragraphs": n}),
-        "validate_paragraphs": (
-            "length_constraints:nth_paragraph_first_word",
-            {"num_paragraphs": n, "nth_paragraph": gt.get("i"), "first_word": gt.get("first_word")},
-        ),
-        "verify_postscript": (
-            "detectable_content:postscript",
-            {"postscript_marker": gt.get("postscript_marker")},
-        ),
-        "validate_placeholders": ("detectable_content:number_placeholders", {"num_placeholders": n}),
-        "verify_bullet_points": ("detectable_format:number_bullet_lists", {"num_bullets": n}),
-        "validate_title": ("detectable_format:title", {}),
-        "validate_choice": ("detectable_format:constrained_response", {}),
-        "validate_highlighted_sections": (
-            "detectable_format:number_highlighted_sections",
-            {"num_highlights": n},
-        ),
-        "validate_sections": (
-            "detectable_format:multiple_sections",
-            {"section_spliter": gt.get("section_splitter"), "num_sections": n},
-        ),
-        "validate_json_format": ("detectable_format:json_format", {}),
-        "validate_repeat_prompt": (
-            "combination:repeat_prompt",
-            {"prompt_to_repeat": gt.get("original_prompt")},
-        ),
-        "validate_two_responses": ("combination:two_responses", {}),
-        "validate_uppercase": ("change_case:english_capital", {}),
-        "validate_lowercase": ("change_case:english_lowercase", {}),
-        "validate_end": ("startend:end_checker", {"end_phrase": gt.get("end_phrase")}),
-        "validate_quotation": ("startend:quotation", {}),
-        "validate_no_commas": ("punctuation:no_comma", {}),
-    }
-    if name == "verify_keyword_frequency":
-        iid, kw = "keywords:frequency", {"keyword": gt.get("word"), "frequency": n, "relation": "exactly"}
-    elif name == "verify_letter_frequency":
-        iid, kw = (
-            "keywords:letter_frequency",
-            {"letter": gt.get("letter"), "let_frequency": n, "let_relation": "exactly"},
-        )
-    elif name in (
-        "validate_word_constraint",
-        "verify_sentence_constraint",
-        "validate_frequency_capital_words",
-    ):
-        if not isinstance(n, int):
-            raise DataError(f"RLVR-IFeval check {name} needs an integer N, got {n!r}")
-        relation, count = _relation(gt.get("quantifier"), n)
-        iid, kw = {
-            "validate_word_constraint": (
-                "length_constraints:number_words",
-                {"num_words": count, "relation": relation},
-            ),
-            "verify_sentence_constraint": (
-                "length_constraints:number_sentences",
-                {"num_sentences": count, "relation": relation},
-            ),
-            "validate_frequency_capital_words": (
-                "change_case:capital_word_frequency",
-                {"capital_frequency": count, "capital_relation": relation},
-            ),
-        }[name]
-    elif name in table:
-        iid, kw = table[name]
-    else:
-        raise DataError(f"RLVR-IFeval ground_truth names {name!r}, which has no IFEval counterpart here")
-    return {"instruction_id_list": [iid], "kwargs": json.dumps([kw])}
+    def row_adapter(row: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {k: None for k in new}
+        task = row.get("task")
+        if task == "code" and "tests" in new:
+            out.update(adapt_code(row))
+        elif task == "code" and row.get("language") and code_language(row) not in SUPPORTED_LANGUAGES:
+            out[DROP_KEY] = "unsupported_language"
+        elif task == "tool" and "tools" in new:
+            out.update(adapt_tools(row))
+        elif task == "ifeval" and "kwargs" in new:
+            out.update(adapt_ifeval(row))
+        elif task == "math" and "answer" in cols and not has_gold(row["answer"]):
+            out[DROP_KEY] = "no_gold"
+        for key in ("tests", "tools", "ground_truth", "instruction_id_list", "kwargs"):
+            if key not in new and key in out:
+                del out[key]
+        if instruction and task == "math" and row.get("prompt") is not None:
+            out["prompt"] = with_instruction(row["prompt"], instruction)
+        if (
+            out[DROP_KEY] is None
+            and decontaminator is not None
+            and row.get("prompt") is not None
+            and decontaminator.suite_of(prompt_text(row["prompt"])) is not None
+        ):
+            out[DROP_KEY] = "contaminated"
+        if references:
+            out["reference"] = reference_completion({**row, **out}, row.get(solution) if solution else None)
+        return out
+
+    features = Features({**ds.features, **new})
+    return ds.map(row_adapter, features=features, desc=f"{src.source}: adapting")
 
 
 def _normalise(row: dict[str, Any]) -> dict[str, Any]:
@@ -242,17 +255,42 @@ def _weighted(ds: Dataset, weight: float, seed: int) -> Dataset:
     return ds.select(order)
 
 
-def load_mixture(data: DataSection) -> tuple[Dataset, Dataset | None]:
-    """All sources concatenated (columns a source lacks are None), then the eval split if asked for."""
+def load_mixture(
+    data: DataSection,
+    report: DataReport | None = None,
+    references: bool = False,
+    decontaminator: Decontaminator | None = None,
+) -> tuple[Dataset, Dataset | None]:
+    """All sources concatenated (columns a source lacks are None), decontaminated and kept inside the
+    pass-rate band when the recipe asks, then the eval split if asked for. Drops are counted in `report`."""
     from datasets import concatenate_datasets
 
-    parts = [load_source(src, data.seed) for src in data.mixture]
+    report = report if report is not None else DataReport()
+    if data.decontaminate and decontaminator is None:
+        raise DataError(
+            f"data.decontaminate {data.decontaminate} needs the eval suites' problems: pass "
+            "decontaminator=rl.eval.suites.decontaminator(data.decontaminate, data.decontaminate_ngram)"
+        )
+    rates = read_pass_rates(data.pass_rates) if data.pass_rate_band is not None and data.pass_rates else None
+    parts = [
+        load_source(src, data.seed, report, decontaminator, references, rates, data.pass_rate_band)
+        for src in data.mixture
+    ]
     ds = concatenate_datasets(_align(parts)) if len(parts) > 1 else parts[0]
     if data.eval_fraction > 0:
         n_eval = max(1, math.floor(len(ds) * data.eval_fraction))
         split = ds.train_test_split(test_size=n_eval, seed=data.seed)
         return split["train"], split["test"]
     return ds, None
+
+
+def _in_band(ds: Dataset, rates: dict[str, float], band: list[float], report: DataReport) -> Dataset:
+    """Rows whose estimated pass rate is inside `band` (rows without an estimate stay)."""
+    reasons = [band_reason(rates.get(prompt_key(p)), band) for p in list(ds["prompt"])]
+    for (name, reason), n in Counter(zip(list(ds["source"]), reasons, strict=True)).items():
+        if reason is not None:
+            report.drop(name, reason, n)
+    return ds.select([i for i, r in enumerate(reasons) if r is None])
 
 
 def _align(parts: list[Dataset]) -> list[Dataset]:
@@ -289,14 +327,42 @@ def render_prompt(
     tokenizer: Any,
     system_prompt: str | None = None,
     think_prefill: bool = True,
+    tools: list[dict] | None = None,
 ) -> str:
-    """Chat-template text ending in the opened assistant turn, plus `<think>\\n` unless the template adds it."""
-    text = tokenizer.apply_chat_template(
-        to_messages(prompt, system_prompt), tokenize=False, add_generation_prompt=True
-    )
+    """Chat-template text ending in the opened assistant turn, plus `<think>\\n` unless the template adds it.
+
+    Tool schemas go through the template's own `tools` argument when it has one (Qwen's does); otherwise
+    they are listed in a system message in Qwen's `<tool_call>` convention, so any model sees them.
+    """
+    messages = to_messages(prompt, system_prompt)
+    extra: dict[str, Any] = {}
+    if tools:
+        tools = [t if "function" in t else {"type": "function", "function": t} for t in tools]  # OpenAI form
+        if "tools" in (getattr(tokenizer, "chat_template", None) or ""):
+            extra["tools"] = tools
+        else:
+            system = tool_system_prompt(tools)
+            if messages and messages[0]["role"] == "system":
+                system = messages[0]["content"] + "\n\n" + system
+                messages = messages[1:]
+            messages = [{"role": "system", "content": system}, *messages]
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **extra)
     if think_prefill and not text.endswith(THINK_PREFILL):
         text += THINK_PREFILL
     return text
+
+
+def tool_system_prompt(tools: list[dict]) -> str:
+    """Qwen2.5's function-calling system text, for templates that cannot render tools themselves."""
+    listing = "\n".join(json.dumps(t) for t in tools)
+    return (
+        "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+        "You are provided with function signatures within <tools></tools> XML tags:\n"
+        f"<tools>\n{listing}\n</tools>\n\n"
+        "For each function call, return a json object with function name and arguments within "
+        "<tool_call></tool_call> XML tags:\n<tool_call>\n"
+        '{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
+    )
 
 
 def sft_target(completion: str | list[dict[str, str]], think_prefill: bool = True) -> str:
@@ -310,8 +376,16 @@ def sft_target(completion: str | list[dict[str, str]], think_prefill: bool = Tru
     return completion
 
 
-def prepare(ds: Dataset, tokenizer: Any, data: DataSection) -> Dataset:
-    """Render `prompt` (and an SFT `completion`) to text, keeping the messages as `prompt_messages`.
+def prepare(
+    ds: Dataset,
+    tokenizer: Any,
+    data: DataSection,
+    max_prompt_tokens: int | None = None,
+    report: DataReport | None = None,
+) -> Dataset:
+    """Render `prompt` (and an SFT `completion`) to text, keeping the messages as `prompt_messages`;
+    tool rows show their `tools` through the chat template, as evaluation does. With `max_prompt_tokens`,
+    longer rendered prompts are dropped and counted as `too_long`.
 
     A row with a full `messages` conversation and no `prompt` is left for SFTTrainer's own templating.
     """
@@ -322,8 +396,9 @@ def prepare(ds: Dataset, tokenizer: Any, data: DataSection) -> Dataset:
     def render(row: dict[str, Any]) -> dict[str, Any]:
         if row["prompt"] is None:  # a `messages` row mixed with prompt rows
             return {}
+        tools = json.loads(row["tools"]) if isinstance(row.get("tools"), str) else row.get("tools")
         out = {
-            "prompt": render_prompt(row["prompt"], tokenizer, data.system_prompt, data.think_prefill),
+            "prompt": render_prompt(row["prompt"], tokenizer, data.system_prompt, data.think_prefill, tools),
             # the conversation itself: rl.rewards hands it to verifiers as `prompts` instead of the rendered text
             "prompt_messages": to_messages(row["prompt"], data.system_prompt),
         }
@@ -331,11 +406,25 @@ def prepare(ds: Dataset, tokenizer: Any, data: DataSection) -> Dataset:
             out["completion"] = sft_target(row["completion"], data.think_prefill)
         return out
 
-    return ds.map(render, desc="rendering prompts")
+    ds = ds.map(render, desc="rendering prompts")
+    if max_prompt_tokens is not None:
+        ds = drop_too_long(ds, tokenizer, max_prompt_tokens, report)
+    return ds
 
 
-def load_training_data(data: DataSection, tokenizer: Any) -> tuple[Dataset, Dataset | None]:
-    """The stage's train (and eval) rows, rendered and ready for GRPOTrainer / SFTTrainer."""
-    train, evaluation = load_mixture(data)
-    train = prepare(train, tokenizer, data)
-    return train, (prepare(evaluation, tokenizer, data) if evaluation is not None else None)
+def load_training_data(
+    data: DataSection,
+    tokenizer: Any,
+    max_prompt_tokens: int | None = None,
+    report: DataReport | None = None,
+    references: bool = False,
+    decontaminator: Decontaminator | None = None,
+) -> tuple[Dataset, Dataset | None]:
+    """The stage's train (and eval) rows, rendered, filtered and ready for GRPOTrainer / SFTTrainer;
+    what was dropped and why is counted per source in `report`."""
+    report = report if report is not None else DataReport()
+    train, evaluation = load_mixture(data, report, references, decontaminator)
+    train = prepare(train, tokenizer, data, max_prompt_tokens, report)
+    if evaluation is not None:
+        evaluation = prepare(evaluation, tokenizer, data, max_prompt_tokens, report)
+    return train, evaluation

@@ -57,6 +57,8 @@ class DataSource:
     subset: str | None = None  # hub dataset config name
     columns: dict[str, str] = field(default_factory=dict)  # rename {source column: our column}
     keep: list[str] = field(default_factory=list)  # extra columns to keep beyond rl.data.COLUMNS
+    revision: str | None = None  # hub dataset commit: a requeued job reads the same rows
+    instruction: str | None = None  # appended to the user turn; `boxed` = rl.adapters.MATH_INSTRUCTION
 
 
 @dataclass
@@ -66,6 +68,11 @@ class DataSection:
     think_prefill: bool = True  # assistant turn opened by "<think>\n", as QwQ does
     eval_fraction: float = 0.0
     seed: int = 0
+    # eval suites whose problems training prompts must not share an n-gram with (rl.decontam); `all`: every one
+    decontaminate: list[str] = field(default_factory=list)
+    decontaminate_ngram: int = 8  # open-r1's n
+    pass_rates: str | None = None  # JSONL written by `python -m rl filter`: each prompt's pass rate
+    pass_rate_band: list[float] | None = None  # keep prompts whose pass rate is in [low, high]
 
 
 @dataclass
@@ -113,6 +120,23 @@ class EvaluationSection:
 
 
 @dataclass
+class RewardFailuresSection:
+    """When a reward's service is down mid-run (rl.services.FailureGuard): stop instead of training without it."""
+
+    max_fraction: float = 0.5  # a scoring round is bad when more than this share of a reward's rows fail...
+    patience: int = 3  # ...and the run stops after this many bad rounds in a row (0: never stop)
+
+
+@dataclass
+class ConsoleSection:
+    """What the run prints besides the progress bar and per-step metrics (rl.console)."""
+
+    completions_every: int | None = (
+        None  # TRL's sample-completions table every N steps; None: 10 on GPU, 0 on CPU
+    )
+
+
+@dataclass
 class LaunchSection:
     """Cluster launch plan (rl/cluster/launch.py, `make stage1/stage2`); ignored by `python -m rl train`."""
 
@@ -145,6 +169,8 @@ class Recipe:
     reward_model: RewardModelSection = field(default_factory=RewardModelSection)
     wandb: WandbSection = field(default_factory=WandbSection)
     evaluation: EvaluationSection = field(default_factory=EvaluationSection)
+    reward_failures: RewardFailuresSection = field(default_factory=RewardFailuresSection)
+    console: ConsoleSection = field(default_factory=ConsoleSection)
     training: dict[str, Any] = field(default_factory=dict)  # fields of TRL's GRPOConfig / SFTConfig
     launch: LaunchSection = field(default_factory=LaunchSection)
 
@@ -291,6 +317,14 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
     kwargs = {}
     for key, value in raw.items():
         if key not in names:
+            belongs = _misplaced(key, raw.get("trainer")) if cls is Recipe else None
+            if belongs:
+                raise RecipeError(
+                    f"unknown recipe key {key!r}: did you mean {belongs!r}? (it is a key of the "
+                    f"{belongs.split('.')[0]} section)",
+                    key=key,
+                    suggestion=belongs,
+                )
             raise _unknown(prefix + key, names)
         kwargs[key] = _convert(value, hints[key], prefix + key)
     missing = [
@@ -303,6 +337,18 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
     if missing:
         raise RecipeError(f"{where} lacks required key {prefix + missing[0]!r}", key=prefix + missing[0])
     return cls(**kwargs)
+
+
+def _misplaced(key: str, trainer: Any) -> str | None:
+    """The section a top-level `key` belongs to, dotted: `learning_rate` -> `training.learning_rate`."""
+    if key in _training_fields(trainer if trainer in TRAINERS else "grpo"):
+        return f"training.{key}"
+    hints = typing.get_type_hints(Recipe)
+    for f in dataclasses.fields(Recipe):
+        section = hints[f.name]
+        if dataclasses.is_dataclass(section) and key in {x.name for x in dataclasses.fields(section)}:
+            return f"{f.name}.{key}"
+    return None
 
 
 def _convert(value: Any, tp: Any, key: str) -> Any:
@@ -372,6 +418,17 @@ def _training_fields(trainer: str) -> dict[str, Any]:
     return {f.name: f.type for f in dataclasses.fields(cls) if f.init}
 
 
+# TRL fields whose zero or negative value TRL accepts but that cannot train (a negative learning rate ascends).
+_POSITIVE_TRAINING = (
+    "learning_rate",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "num_generations",
+    "max_completion_length",
+    "temperature",
+)
+_NONNEGATIVE_TRAINING = ("beta", "weight_decay", "warmup_steps", "warmup_ratio", "max_grad_norm", "epsilon")
+
 # Keys the recipe owns elsewhere: setting them under training would silently disagree with that section.
 _OWNED_ELSEWHERE = {
     "output_dir": "output_dir (top level)",
@@ -403,6 +460,27 @@ def _check(recipe: Recipe) -> None:
                 )
             raise err
         recipe.training[key] = _training_value(value, fields[key], f"training.{key}")
+        value = recipe.training[key]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if key in _POSITIVE_TRAINING and value <= 0:
+                raise RecipeError(f"training.{key} must be > 0, got {value}", key=f"training.{key}")
+            if key in _NONNEGATIVE_TRAINING and value < 0:
+                raise RecipeError(f"training.{key} must be >= 0, got {value}", key=f"training.{key}")
+    failures = recipe.reward_failures
+    if not 0.0 <= failures.max_fraction < 1.0:
+        raise RecipeError(
+            "reward_failures.max_fraction must be in [0, 1): the share of a reward's rows that may fail in a "
+            f"scoring round before the round counts as bad, got {failures.max_fraction}",
+            key="reward_failures.max_fraction",
+        )
+    if failures.patience < 0:
+        raise RecipeError(
+            "reward_failures.patience must be >= 0 (0: never stop)", key="reward_failures.patience"
+        )
+    if recipe.console.completions_every is not None and recipe.console.completions_every < 0:
+        raise RecipeError(
+            "console.completions_every must be >= 0 (0: never)", key="console.completions_every"
+        )
     if recipe.trainer == "grpo":
         if not recipe.rewards:
             raise RecipeError("a grpo recipe needs at least one entry under rewards:", key="rewards")
@@ -453,6 +531,17 @@ def _check(recipe: Recipe) -> None:
     for i, src in enumerate(recipe.data.mixture):
         if src.weight <= 0:
             raise RecipeError(f"data.mixture.{i}.weight must be > 0", key=f"data.mixture.{i}.weight")
+    band = recipe.data.pass_rate_band
+    if band is not None and not (len(band) == 2 and 0.0 <= band[0] <= band[1] <= 1.0):
+        raise RecipeError(
+            f"data.pass_rate_band {band} must be [low, high] with 0 <= low <= high <= 1",
+            key="data.pass_rate_band",
+        )
+    if band is not None and not recipe.data.pass_rates:
+        raise RecipeError(
+            "data.pass_rate_band needs data.pass_rates: run `python -m rl filter RECIPE --model PATH` first",
+            key="data.pass_rates",
+        )
 
 
 def _training_value(value: Any, tp: Any, key: str) -> Any:

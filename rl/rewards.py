@@ -39,6 +39,7 @@ from verifiers import failures
 
 if TYPE_CHECKING:
     from rl.recipe import Recipe, RewardSpec
+    from rl.services import FailureGuard
 
 log = logging.getLogger("rl.rewards")
 
@@ -204,17 +205,22 @@ def resolve(name: str, recipe: Recipe | None = None, **settings: Any) -> RewardF
 
 def build_rewards(recipe: Recipe) -> tuple[list[Callable[..., Any]], list[float]]:
     """The recipe's reward functions (named, routed, settings and kwargs bound; the SLOW ones overlapped;
-    the shaping ones gated by the verifiers' outages) and weights."""
+    the shaping ones gated by the verifiers' outages; each call watched by the failure guard) and weights."""
+    from rl.services import FailureGuard
+
+    guard = FailureGuard(recipe.reward_failures.max_fraction, recipe.reward_failures.patience)
     routes = {spec.name: spec.tasks or TASKS.get(spec.name) for spec in recipe.rewards}
     gate = OutageGate.for_rewards(routes)
     funcs: list[Callable[..., Any]] = []
     for spec in recipe.rewards:
         fn, name, tasks = bind(resolve(spec.name, recipe), spec), spec.name, routes[spec.name]
         if gate is not None and name in gate.shaping:
-            funcs.append(gate.gated(routed(fn, name, tasks), name, counts=name == gate.shaping[0]))
+            funcs.append(
+                gate.gated(routed(fn, name, tasks, guard=guard), name, counts=name == gate.shaping[0])
+            )
         else:
             owner = gate if gate is not None and name in gate.owner_names else None
-            funcs.append((overlapped if name in SLOW else routed)(fn, name, tasks, owner))
+            funcs.append((overlapped if name in SLOW else routed)(fn, name, tasks, owner, guard))
     return funcs, [spec.weight for spec in recipe.rewards]
 
 
@@ -255,13 +261,19 @@ def _inner_name(fn: Callable) -> str:
 
 
 def routed(
-    fn: RewardFunc, name: str, tasks: list[str] | None = None, gate: OutageGate | None = None
+    fn: RewardFunc,
+    name: str,
+    tasks: list[str] | None = None,
+    gate: OutageGate | None = None,
+    guard: FailureGuard | None = None,
 ) -> Callable[..., list[float | None]]:
     """A sync TRL reward named `name`: routed by task, exceptions scored None, failures logged per call.
 
     With `tasks`, only rows whose `task` column is in it reach `fn` (list kwargs sliced to those rows);
     the others score None. Without a `task` column every row reaches `fn`. With `gate` (a verifier that
-    owns its tasks' rows), the owned rows it returned None for are published to the gate.
+    owns its tasks' rows), the owned rows it returned None for are published to the gate. With `guard`,
+    every call is a scoring round it observes: one failing on most of its rows too many rounds in a row
+    stops the run.
     """
     owners = {name, _inner_name(fn)}
     wanted = set(tasks) if tasks is not None else None
@@ -296,6 +308,8 @@ def routed(
             kwargs["log_metric"](f"rewards/{name}/failed", float(failed))
             for kind, count in notes.items():  # e.g. rewards/code_execution/wrong_language
                 kwargs["log_metric"](f"rewards/{name}/{kind}", float(count))
+        if guard is not None:
+            guard.observe(name, failed, len(rows))
         return values
 
     reward.__name__ = reward.__qualname__ = name
@@ -304,10 +318,14 @@ def routed(
 
 
 def overlapped(
-    fn: RewardFunc, name: str, tasks: list[str] | None = None, gate: OutageGate | None = None
+    fn: RewardFunc,
+    name: str,
+    tasks: list[str] | None = None,
+    gate: OutageGate | None = None,
+    guard: FailureGuard | None = None,
 ) -> Callable[..., Any]:
     """`routed`, made async and run in a worker thread, so TRL's asyncio.gather overlaps the slow rewards."""
-    sync = routed(fn, name, tasks, gate)
+    sync = routed(fn, name, tasks, gate, guard)
     wanted = set(tasks) if tasks is not None else None
 
     async def reward(completions: list, **kwargs: Any) -> list[float | None]:

@@ -28,12 +28,21 @@ def run_stage(recipe: Recipe, callbacks: list[Any] | None = None) -> Path:
 
     On a stop request (SIGUSR1, or the file `OPEN_QWQ_STOP_FILE` names) it saves a checkpoint at the end of
     the current step and raises `StoppedForRequeue` instead of writing a final model (rl.checkpointing).
+    The services its rewards need are checked (a single process starts its own sandbox) before any model
+    loads; a reward that keeps failing mid-run stops it with rl.services.RewardFailureError.
     """
     from rl.checkpointing import StopForRequeue, StoppedForRequeue, save_final_model, stop_file_from_env
+    from rl.console import quiet_libraries
+    from rl.services import stage_services
 
+    quiet_libraries()
     run_dir = recipe.run_dir
     # the next stage in this process decides its wandb mode afresh
-    with restored_env(WANDB_VARS), StopForRequeue(stop_file_from_env()) as stop:
+    with (
+        restored_env(WANDB_VARS),
+        stage_services(recipe),
+        StopForRequeue(stop_file_from_env()) as stop,
+    ):
         trainer = build_trainer(recipe, [*(callbacks or []), stop])
         resume = last_checkpoint(run_dir)
         if resume is not None:
@@ -43,6 +52,10 @@ def run_stage(recipe: Recipe, callbacks: list[Any] | None = None) -> Path:
             if stop.stopped_at is not None:
                 raise StoppedForRequeue(stop.stopped_at, run_dir / f"checkpoint-{stop.stopped_at}")
             save_final_model(trainer, run_dir, recipe.model_path, recipe.model.revision)
+            if trainer.is_world_process_zero():
+                from rl.model_card import write_model_card
+
+                write_model_card(recipe, run_dir)  # over TRL's card, which names no base for a chained stage
         finally:
             if "wandb" in trainer.args.report_to:
                 import wandb
@@ -52,7 +65,15 @@ def run_stage(recipe: Recipe, callbacks: list[Any] | None = None) -> Path:
     return run_dir
 
 
-WANDB_VARS = ("WANDB_MODE", "WANDB_DIR", "WANDB_PROJECT", "WANDB_ENTITY", "WANDB_SILENT")
+WANDB_VARS = (
+    "WANDB_MODE",
+    "WANDB_DIR",
+    "WANDB_PROJECT",
+    "WANDB_ENTITY",
+    "WANDB_SILENT",
+    "WANDB_RUN_ID",
+    "WANDB_RESUME",
+)
 
 
 @contextlib.contextmanager
@@ -83,16 +104,24 @@ def build_trainer(
     from transformers import AutoTokenizer
 
     from rl.data import load_training_data
+    from rl.eval.suites import decontaminator
+    from rl.filters import DataReport, prompt_budget
     from rl.metrics import MetricsCallback, bound_completion_logs
     from rl.stopping import stop_at_turn_end
 
     tokenizer = AutoTokenizer.from_pretrained(model_path, revision=recipe.model.revision)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    report = DataReport()
+    clean = decontaminator(recipe.data.decontaminate, recipe.data.decontaminate_ngram)
     # The main process loads and maps the datasets first (into the shared datasets cache); the other
     # ranks wait, then read its cache instead of all downloading and mapping the same rows at once.
     with args.main_process_first(local=False, desc="loading the training data"):
-        train_data, eval_data = load_training_data(recipe.data, tokenizer)
+        train_data, eval_data = load_training_data(
+            recipe.data, tokenizer, prompt_budget(recipe), report, decontaminator=clean
+        )
+    if report.summary():
+        print(f"data: {report.summary()}", file=sys.stderr)
     model = load_model(recipe, model_path)
     stop_at_turn_end(model, tokenizer, args)  # both <|endoftext|> and <|im_end|>, here and in vLLM
     common = dict(
@@ -110,6 +139,7 @@ def build_trainer(
         from rl.rewards import build_rewards
 
         reward_funcs, _ = build_rewards(recipe)  # weights reach TRL as args.reward_weights
+        completion_tables(recipe)
         trainer = (trainer_cls or GRPOTrainer)(reward_funcs=reward_funcs, **common)
     else:
         from trl import SFTTrainer
@@ -119,6 +149,17 @@ def build_trainer(
         bound_completion_logs(trainer, recipe.wandb.completions_per_step)
     attach_evaluation(recipe, trainer)
     return trainer
+
+
+def completion_tables(recipe: Recipe) -> None:
+    """TRL's sample-completions table on the console every `console.completions_every` steps (rl.console)."""
+    import torch
+
+    from rl.console import completion_tables as every
+    from rl.console import default_table_every
+
+    n = recipe.console.completions_every
+    every(default_table_every(torch.cuda.is_available()) if n is None else n)
 
 
 def check_model(recipe: Recipe) -> str:
@@ -193,7 +234,10 @@ def wandb_mode(recipe: Recipe) -> str:
 
 
 def setup_wandb(recipe: Recipe) -> bool:
-    """Point wandb at the run dir (runs/<name>/<stage>/wandb/) through its environment; True when on."""
+    """Point wandb at the run dir (runs/<name>/<stage>/wandb/) through its environment; True when on.
+
+    The run id is kept in the run dir (`wandb-run-id`) and resumed ("allow"): a restarted or requeued job
+    continues the same wandb run, one curve per stage, instead of starting a new one."""
     mode = wandb_mode(recipe)
     if mode == "disabled":
         return False
@@ -203,7 +247,22 @@ def setup_wandb(recipe: Recipe) -> bool:
     if recipe.wandb.entity:
         os.environ["WANDB_ENTITY"] = recipe.wandb.entity
     os.environ.setdefault("WANDB_SILENT", "true")
+    os.environ["WANDB_RUN_ID"] = wandb_run_id(recipe.run_dir)
+    os.environ["WANDB_RESUME"] = "allow"
     return True
+
+
+def wandb_run_id(run_dir: Path) -> str:
+    """The run dir's wandb id: made once (random, as wandb's own), then read back by every restart."""
+    path = run_dir / "wandb-run-id"
+    if path.is_file() and path.read_text().strip():
+        return path.read_text().strip()
+    import secrets
+
+    run_id = secrets.token_hex(4)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(run_id + "\n")
+    return run_id
 
 
 def last_checkpoint(run_dir: Path) -> Path | None:
@@ -242,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--print", action="store_true", help="print the resolved recipe and exit")
     args = parser.parse_args(argv)
     from rl.checkpointing import EXIT_REQUEUE, StoppedForRequeue
+    from rl.data import DataError
+    from rl.services import RewardFailureError, ServiceError
 
     try:
         recipe = load_recipe(args.recipe, args.overrides)
@@ -249,12 +310,15 @@ def main(argv: list[str] | None = None) -> int:
             print(recipe.to_yaml(), end="")
             return 0
         run_dir = run_stage(recipe)
-    except RecipeError as e:
+    except (RecipeError, DataError, ServiceError) as e:  # fix the recipe, the data or the service: say which
         print(f"error: {e}", file=sys.stderr)
         return 2
     except StoppedForRequeue as e:
         print(str(e), file=sys.stderr)
         return EXIT_REQUEUE
+    except RewardFailureError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     print(f"done: {run_dir}")
     return 0
 

@@ -39,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         "--base", default=None, help="base image (default python:3.11-slim, else a local debootstrap)"
     )
     u.add_argument("--rebuild", action="store_true", help="rebuild the image even when it exists")
+    u.add_argument(
+        "--fallback-bare",
+        action="store_true",
+        help="on a node without a Docker engine, warn and start bare `serve` replicas on the same addresses",
+    )
     d = sub.add_parser("down", help="stop and remove the containers `up` started (all, or those of one `up`)")
     d.add_argument(
         "--replicas", type=int, default=None, help="only the replicas of an `up` with these arguments"
@@ -58,17 +63,32 @@ def main(argv: list[str] | None = None) -> int:
     from sandbox import container
 
     if a.cmd == "up":
-        urls = container.up(
-            replicas=a.replicas,
-            port=a.port,
-            socket=a.socket,
-            workers=a.workers,
-            base=a.base,
-            rebuild=a.rebuild,
-        )
+        if a.fallback_bare and not container.engine_reachable():
+            from sandbox.bare import up_bare
+
+            print(
+                "warning: no Docker engine reachable on this node: starting the bare sandbox server instead "
+                "(`python -m sandbox serve`: every execution still gets its own namespaces, seccomp filter, "
+                "rlimits and memory cgroup, without the container around the server)",
+                file=sys.stderr,
+            )
+            urls = up_bare(a.replicas, a.port, a.socket, a.workers)
+        else:
+            urls = container.up(
+                replicas=a.replicas,
+                port=a.port,
+                socket=a.socket,
+                workers=a.workers,
+                base=a.base,
+                rebuild=a.rebuild,
+            )
         print(",".join(urls))  # ready for SANDBOX_URL
     elif a.cmd == "down":
-        print(f"removed {container.down(a.replicas, a.port, a.socket)} container(s)")
+        from sandbox.bare import down_bare
+
+        bare = down_bare(a.replicas, a.port, a.socket)
+        removed = container.down(a.replicas, a.port, a.socket) if container.engine_reachable() else 0
+        print(f"removed {removed} container(s)" + (f" and {bare} bare server(s)" if bare else ""))
     else:
         print(container.build_image(base=None, rebuild=True))
     return 0

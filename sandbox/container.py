@@ -52,6 +52,15 @@ def _docker():
     return client
 
 
+def engine_reachable() -> bool:
+    """Whether a Docker engine answers here (`up --fallback-bare` starts bare servers when none does)."""
+    try:
+        _docker()
+    except RuntimeError:
+        return False
+    return True
+
+
 def _has_image(client, name: str) -> bool:
     import docker
 

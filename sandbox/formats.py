@@ -124,12 +124,21 @@ def from_livecodebench(row: dict[str, Any]) -> dict[str, Any]:
     return {"mode": "stdio", "tests": [{"input": c["input"], "output": c["output"]} for c in cases]}
 
 
+def _call_value(value: Any) -> Any:
+    """A function_call `input`/`output` given as text (JSON or a Python literal) as the value it spells."""
+    return parse_literal(value) if isinstance(value, str) else value
+
+
 def from_prime_intellect(row: dict[str, Any]) -> dict[str, Any]:
-    """PrimeIntellect rows: `verification_info` with `test_cases` of type stdin_stdout or function_call."""
+    """PrimeIntellect rows: `verification_info` with `test_cases` of type stdin_stdout or function_call.
+
+    A function_call case's `input` is the argument list and `output` the returned value; where they are
+    strings (the hub's Python-literal rows, open-r1's copy) they are parsed, not passed as one argument.
+    """
     info = parse_literal(row["verification_info"])
     cases = info.get("test_cases", [])
     if cases and cases[0].get("type") == "function_call":
-        tests = [_function_case(c["input"], c["output"]) for c in cases]
+        tests = [_function_case(_call_value(c["input"]), _call_value(c["output"])) for c in cases]
         return {"mode": "function", "fn_name": cases[0]["fn_name"], "tests": tests}
     return {
         "mode": "stdio",

@@ -145,7 +145,10 @@ class Wiring:
                 self.sandbox_urls[node] = urls
                 node_overrides.append("sandbox.url=" + ",".join(urls))
                 waits.append("sandbox=" + ",".join(f"{u}/health" for u in urls))
-                up = ["python", "-m", "sandbox", "up", *replicas, "--workers", str(sizes.sandbox_slots)]
+                up = [  # no Docker: bare servers, warned
+                    "python", "-m", "sandbox", "up", *replicas,
+                    "--workers", str(sizes.sandbox_slots), "--fallback-bare",
+                ]  # fmt: skip
                 self.add("setup", node, "sandbox", up, launch.env)
             if waits:
                 argv = ["python", "-m", "rl", "preflight", "--timeout", str(HEALTH_TIMEOUT_S)]
@@ -165,7 +168,7 @@ class Wiring:
             if sandbox:
                 self.add("teardown", node, "sandbox", ["python", "-m", "sandbox", "down", *replicas])
 
-    def node_preflights(self, disk_gib: int, sandbox: bool) -> None:
+    def node_preflights(self, disk_gib: int) -> None:
         """`python -m rl preflight` on every node before anything starts there."""
         for node in range(len(self.hosts)):
             trains = node in self.layout.train_nodes
@@ -177,16 +180,19 @@ class Wiring:
             serves_vllm = node == self.layout.vllm_node and bool(self.layout.vllm_gpus)
             # trainers import TRL's vLLM client (server mode) or run vLLM themselves (colocate)
             vllm_client = (
-                trains and self.recipe.trainer == "grpo" and bool(self.recipe.training.get("use_vllm"))
+                trains
+                and self.device != "cpu"  # on CPU the trainer generates itself (training.use_vllm=false)
+                and self.recipe.trainer == "grpo"
+                and bool(self.recipe.training.get("use_vllm"))
             )
             needs = ["vllm"] if serves_vllm or vllm_client else []
             if trains and self.recipe.model.attn_implementation == "flash_attention_2":
                 needs.append("flash_attn")
             if needs:
                 argv += ["--require", ",".join(needs)]
-            skip = ["image"]  # `python -m sandbox up` builds a missing image
+            # `python -m sandbox up` builds a missing image, and without Docker starts bare servers (warned).
+            skip = ["image", "docker"]
             skip += ["gpus", "nccl"] if self.device == "cpu" else []
-            skip += [] if trains and sandbox else ["docker"]
             skip += [] if trains else ["disk", "wandb"]
             self.add("preflight", node, "preflight", argv + ["--skip", ",".join(skip)])
 
@@ -364,7 +370,7 @@ def build_plan(
     if rm_served:
         wiring.reward_model_server()
     wiring.training_nodes(recipe_path, overrides + shape_overrides, acc_path, n_train, sandbox_needed)
-    wiring.node_preflights(checkpoint_gib(recipe, shape), sandbox_needed)
+    wiring.node_preflights(checkpoint_gib(recipe, shape))
     plan.steps = sorted(wiring.steps, key=lambda s: (PHASES.index(s.kind), s.node))
     plan.sandbox_urls = wiring.sandbox_urls
     sizes = worker_sizes(recipe, len(layout.train_gpus))

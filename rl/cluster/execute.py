@@ -96,6 +96,9 @@ def run_node(plan: Plan, node: int) -> int:
                         f"error: {step.role} {step.kind} on node {node} exited {code}: see {step.log}",
                         file=sys.stderr,
                     )
+                    if step.kind == "preflight":  # its failing checks say what to do: show them here
+                        for line in failing_checks(step.log):
+                            print(f"  {line}", file=sys.stderr)
                     return code
         if services and not any(s.kind == "train" for s in steps):
             code = serve_until_stopped(services, node)
@@ -152,6 +155,18 @@ def supervise(train: Process, services: list[Process], node: int, env_path: str)
             services[i] = fresh
         time.sleep(POLL_S)
     return code
+
+
+def failing_checks(log: str) -> list[str]:
+    """The `FAIL` lines `python -m rl preflight` wrote to a step's log."""
+    try:
+        return [
+            line.rstrip()
+            for line in Path(log).read_text(errors="replace").splitlines()
+            if line.startswith("FAIL")
+        ]
+    except OSError:
+        return []
 
 
 def serve_until_stopped(services: list[Process], node: int) -> int:

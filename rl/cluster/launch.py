@@ -29,7 +29,7 @@ import sys
 
 from rl.cluster.build import build_plan
 from rl.cluster.execute import run_node
-from rl.cluster.plan import emit_tsv, render
+from rl.cluster.plan import Plan, emit_tsv, render
 from sandbox.auth import SECRET_FILE_ENV, create_secret
 
 
@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         "plans and sbatch steps are for GPUs",
     )
     parser.add_argument(
+        "--force", action="store_true", help="launch even when the memory estimate says it does not fit"
+    )
+    parser.add_argument(
         "--emit", choices=["text", "tsv", "shape"], default="text", help="plan format (tsv: for sbatch)"
     )
     parser.add_argument(
@@ -85,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         dry_run=not (real_run or args.emit == "tsv"),
         device=device,
     )
+    refuse_unfit(plan, args.force, launching=not args.dry_run)
     if args.emit == "shape":
         if plan.errors:
             print("\n".join(f"error: {e}" for e in plan.errors), file=sys.stderr)
@@ -124,6 +128,19 @@ def has_gpu() -> bool:
     except (OSError, subprocess.SubprocessError):
         return False
     return "GPU" in out
+
+
+def refuse_unfit(plan: Plan, force: bool, launching: bool) -> None:
+    """A plan whose memory estimate does not fit is an error when it would launch (or be submitted), unless
+    forced; a dry run shows it as the warning it already carries, saying that a launch would refuse it."""
+    unfit = [e.role for e in plan.estimates if not e.fits]
+    if not unfit or force:
+        return
+    message = (
+        f"memory: {', '.join(unfit)} does not fit (see the estimate); a launch refuses this plan: change it as "
+        "the warning says, or force it with FORCE=1 (python -m rl launch --force)"
+    )
+    (plan.errors if launching else plan.warnings).append(message)
 
 
 if __name__ == "__main__":

@@ -214,32 +214,49 @@ def _write_samples(path, rows, keys, prompts, generations, per_row) -> None:
                 f.write(json.dumps(record) + "\n")
 
 
+def load_suites(suites: Sequence[str], limit: int | None = None) -> tuple[dict[str, list], dict[str, str]]:
+    """Every suite's rows, or its error: the data is checked before any model is loaded."""
+    from rl.eval.suites import SuiteError, load_suite
+
+    rows, errors = {}, {}
+    for name in suites:
+        try:
+            rows[name] = load_suite(name, limit)
+        except SuiteError as e:
+            errors[name] = str(e)
+    return rows, errors
+
+
 def evaluate_suites(
     model: str | Path | Backend,
     suites: Sequence[str],
     *,
     out_dir: str | Path | None = None,
     limit: int | None = None,
+    preloaded: dict[str, list] | None = None,
     **kwargs: Any,
 ) -> dict[str, dict[str, Any]]:
-    """Each suite through `evaluate_rows` with one loaded model; a suite that cannot load reports its error."""
-    from rl.eval.suites import SuiteError, load_suite
+    """Each suite through `evaluate_rows` with one loaded model; a suite that cannot load reports its error.
 
-    if isinstance(model, (str, Path)):
-        model = load_backend(model, kwargs.pop("backend", "auto"), batch_size=kwargs.pop("batch_size", None))
+    The suites' data is loaded first (or given as `preloaded`), so a missing dataset costs no model load."""
+    if preloaded is None:
+        rows_by_suite, errors = load_suites(suites, limit)
+    else:
+        rows_by_suite, errors = preloaded, {}
     report: dict[str, dict[str, Any]] = {}
+    for name, error in errors.items():
+        log.error("%s", error)
+        report[name] = {"error": error}
+    if isinstance(model, (str, Path)) and rows_by_suite:
+        model = load_backend(model, kwargs.pop("backend", "auto"), batch_size=kwargs.pop("batch_size", None))
     for name in suites:
-        try:
-            rows = load_suite(name, limit)
-        except SuiteError as e:
-            log.error("%s", e)
-            report[name] = {"error": str(e)}
+        if name not in rows_by_suite:
             continue
         out = Path(out_dir) if out_dir is not None else None
         start = time.monotonic()
         result = evaluate_rows(
             model,
-            rows,
+            rows_by_suite[name],
             desc=name,
             generations_path=out / f"{name}.generations.jsonl" if out else None,
             samples_path=out / f"{name}.samples.jsonl" if out else None,
@@ -249,7 +266,7 @@ def evaluate_suites(
         report[name] = result
         if out_dir is not None:
             (Path(out_dir) / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    return report
+    return {name: report[name] for name in suites if name in report}
 
 
 # QwQ-32B's published scores (Qwen blog, March 2025), for the reference row of the table. Its BFCL is the
@@ -258,8 +275,8 @@ QWQ_32B = {"aime24": 79.5, "livecodebench": 63.4, "ifeval": 83.9, "bfcl": 66.4}
 
 
 def markdown_table(reports: dict[str, dict[str, dict[str, Any]]]) -> str:
-    """Rows = models, columns = suites, cells = pass@1 in percent (as QwQ's table gives them), and a
-    reference row with QwQ-32B's published scores where a suite has one."""
+    """Rows = models, columns = suites, cells = pass@1 as a fraction (as `make smoke` and `rl report` give it),
+    and a reference row with QwQ-32B's published scores (its percentages / 100) where a suite has one."""
     suites = list(dict.fromkeys(s for rep in reports.values() for s in rep))
     lines = ["| model | " + " | ".join(suites) + " |", "|---|" + "---:|" * len(suites)]
     for model, rep in reports.items():
@@ -269,10 +286,10 @@ def markdown_table(reports: dict[str, dict[str, dict[str, Any]]]) -> str:
             if v.get("pass@1") is None:
                 cells.append("error" if "error" in v else "–")
             else:
-                cells.append(f"{100 * v['pass@1']:.1f} (n={v['n']})")
+                cells.append(f"{v['pass@1']:.3f} (n={v['n']})")
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
     if any(s in QWQ_32B for s in suites):
-        cells = [f"{QWQ_32B[s]:.1f}" if s in QWQ_32B else "–" for s in suites]
+        cells = [f"{QWQ_32B[s] / 100:.3f}" if s in QWQ_32B else "–" for s in suites]
         lines.append("| QwQ-32B (published) | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -339,6 +356,12 @@ def main(argv: list[str] | None = None) -> int:
             "--out names one report; with several --model paths each goes to <model>/eval/", file=sys.stderr
         )
         return 2
+    # The data first: a missing dataset fails in seconds, before a model is loaded.
+    rows, errors = load_suites(suites, args.limit)
+    for error in errors.values():
+        print(f"error: {error}", file=sys.stderr)
+    if not rows:
+        return 2
     reports, failed = {}, []
     for model in args.model:
         out = args.out or default_out(model)
@@ -358,7 +381,9 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             backend=args.backend,
             batch_size=args.batch_size,
+            preloaded=rows,
         )
+        report |= {name: {"error": error} for name, error in errors.items()}
         write_report(out, model, report)
         print(
             f"{model}: report {out}, table {out.with_suffix('.md')}, completions {out_dir}/<suite>.samples.jsonl"

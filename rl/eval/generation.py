@@ -45,6 +45,7 @@ class Backend(Protocol):
     name: str
     model_path: str
     max_new_tokens: int
+    tokenizer: Any
     batch_size: int
 
     def render(self, messages: list[dict], tools: list[dict] | None = None) -> str: ...
@@ -53,40 +54,10 @@ class Backend(Protocol):
 
 
 def render_chat(tokenizer: Any, messages: list[dict], tools: list[dict] | None = None) -> str:
-    """The prompt text for chat `messages`, rendered as in training (rl.data): the tokenizer's template with
-    the assistant turn opened by `<think>\\n`.
+    """The prompt text for chat `messages` (and tool schemas), rendered exactly as in training (rl.data)."""
+    from rl.data import render_prompt
 
-    Tool schemas go through the template's own `tools` support when it has one (Qwen's does); otherwise
-    they are listed in a system message in Qwen's `<tool_call>` convention, so any model sees them.
-    """
-    from rl.data import THINK_PREFILL, render_prompt
-
-    if not tools:
-        return render_prompt(messages, tokenizer)
-    tools = [t if "function" in t else {"type": "function", "function": t} for t in tools]  # OpenAI form
-    if "tools" in (getattr(tokenizer, "chat_template", None) or ""):
-        text = tokenizer.apply_chat_template(
-            messages, tools=tools, tokenize=False, add_generation_prompt=True
-        )
-        return text if text.endswith(THINK_PREFILL) else text + THINK_PREFILL
-    system = tool_system_prompt(tools)
-    if messages and messages[0]["role"] == "system":
-        system = messages[0]["content"] + "\n\n" + system
-        messages = messages[1:]
-    return render_prompt(messages, tokenizer, system_prompt=system)
-
-
-def tool_system_prompt(tools: list[dict]) -> str:
-    """Qwen2.5's function-calling system text, for templates that cannot render tools themselves."""
-    listing = "\n".join(json.dumps(t) for t in tools)
-    return (
-        "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
-        "You are provided with function signatures within <tools></tools> XML tags:\n"
-        f"<tools>\n{listing}\n</tools>\n\n"
-        "For each function call, return a json object with function name and arguments within "
-        "<tool_call></tool_call> XML tags:\n<tool_call>\n"
-        '{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
-    )
+    return render_prompt(messages, tokenizer, tools=tools)
 
 
 def gpu_available() -> bool:

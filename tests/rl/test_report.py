@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rl.report import find_runs, main, plot_main, series
+from rl.report import find_runs, grid, main, panels_for, plot_main, series
 
 
 def write_run(path: Path, rewards: list[float], evals: dict[int, float] | None = None) -> Path:
@@ -38,8 +38,8 @@ def test_report_renders_png_and_markdown_with_every_run_and_suite(tmp_path):
     assert "| a/stage1 | 3 | 0.100 | 0.400 | 0.100 |" in md
     assert "| b/stage1 | 3 | 0.300 | 0.200 | 0.100 |" in md
     # latest logged eval for a (step 3), the final checkpoint's report for b
-    assert "| a/stage1 | 50.0 |" in md
-    assert "| b/stage1 | 75.0 |" in md
+    assert "| a/stage1 | 0.500 |" in md  # fractions, as make smoke and rl eval report them
+    assert "| b/stage1 | 0.750 |" in md
 
 
 def test_a_folder_of_stages_stands_for_all_its_stages(tmp_path):
@@ -118,3 +118,32 @@ def test_a_series_skips_lines_without_the_metric():
 def test_a_directory_without_metrics_is_an_error(tmp_path, capsys):
     assert plot_main([str(tmp_path)]) == 2
     assert "metrics.jsonl" in capsys.readouterr().err
+
+
+def test_panels_come_from_the_data_the_runs_have(tmp_path):
+    """No KL panel when beta is 0 (no run logged kl), one panel per reward's mean, SFT and GRPO loss apart,
+    and the held-out scores when a report.json is given."""
+    sft = tmp_path / "smoke" / "stage0"
+    sft.mkdir(parents=True)
+    (sft / "recipe.yaml").write_text("trainer: sft\n")
+    (sft / "metrics.jsonl").write_text('{"step": 10, "loss": 5.0}\n{"step": 20, "loss": 1.0}\n')
+    grpo = write_run(tmp_path / "smoke" / "stage1", [0.1, 0.2])
+    with (grpo / "metrics.jsonl").open("a") as f:
+        f.write(json.dumps({"step": 3, "reward": 0.3, "loss": -0.1, "rewards/ifeval/mean": 0.5}) + "\n")
+    runs = find_runs([tmp_path / "smoke"])
+    titles = [p.title for p in panels_for(runs, heldout={"stage0": {"math": 0.1}})]
+    assert "KL to reference" not in titles
+    assert {"math_accuracy (mean reward)", "ifeval (mean reward)", "SFT loss", "GRPO loss"} <= set(titles)
+    assert titles[-1].startswith("held-out")
+    fake_run(tmp_path / "kl" / "stage1", [0.1], kl=True)
+    assert "KL to reference" in [p.title for p in panels_for(find_runs([tmp_path / "kl"]))]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 7, 8, 10])
+def test_the_panel_grid_has_no_empty_cell(n):
+    cells = grid(n)
+    units = max(col + span for _, col, span in cells)
+    for row in {r for r, _, _ in cells}:
+        spans = sorted((col, span) for r, col, span in cells if r == row)
+        assert spans[0][0] == 0 and sum(span for _, span in spans) == units  # each row filled edge to edge
+        assert all(a + w == b for (a, w), (b, _) in zip(spans, spans[1:], strict=False))

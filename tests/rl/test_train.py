@@ -146,6 +146,29 @@ def test_the_wandb_run_is_kept_offline_under_the_run_dir(chained):
     assert list((chained / "stage1" / "completions").glob("*.parquet"))  # TRL's completions table
 
 
+def test_a_chained_stage_card_names_the_model_the_chain_started_from(chained, tiny):
+    card = (chained / "stage1" / "README.md").read_text()
+    assert f"Fine-tuned from the local model `{tiny}`, through `t/stage0`" in card
+    assert "None" not in card
+
+
+def test_a_missing_dataset_is_one_error_line_and_exit_code_2(tmp_path, tiny, capsys, monkeypatch):
+    from rl.train import main
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    data = write_rows(tmp_path / "rows.jsonl")
+    path = tmp_path / "r.yaml"
+    path.write_text(
+        yaml.safe_dump(stage_recipe(tmp_path, data, "stage0", "sft", {"name_or_path": str(tiny)}))
+    )
+    for source, says in (("local:no/such/rows", "not found"), ("someone/no-such-dataset", "HF_HUB_OFFLINE")):
+        assert main([str(path), f"data.mixture.0.source={source}"]) == 2
+        err = capsys.readouterr().err
+        errors = [line for line in err.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and source.removeprefix("local:") in errors[0] and says in errors[0], err
+        assert "Traceback" not in err
+
+
 def test_a_chained_stage_whose_predecessor_has_not_run_says_to_run_it_first(tmp_path, tiny):
     data = write_rows(tmp_path / "rows.jsonl")
     recipe = recipe_from_dict(
@@ -169,11 +192,13 @@ def test_a_run_killed_mid_way_resumes_from_its_checkpoint_and_ends_at_the_same_s
         tmp_path, data, "stage1", "grpo", {"name_or_path": str(tiny)}, max_steps=8, save_steps=2
     )
     raw["rewards"] = [{"name": "math_accuracy"}]
+    raw["wandb"] = {"mode": "offline", "log_completions": False}
     path = tmp_path / "stage1.yaml"
     path.write_text(yaml.safe_dump(raw))
     run_dir = tmp_path / "stage1"
     cmd = [sys.executable, "-m", "rl", "train", str(path)]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "offline"}
+    env.pop("WANDB_API_KEY", None)
 
     first = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -193,6 +218,8 @@ def test_a_run_killed_mid_way_resumes_from_its_checkpoint_and_ends_at_the_same_s
     assert state["global_step"] == 8
     assert [r["step"] for r in read_metrics(run_dir) if "reward" in r] == list(range(1, 9))
     assert (run_dir / "model.safetensors").is_file()
+    run_id = (run_dir / "wandb-run-id").read_text().strip()  # the restart continued the same wandb run
+    assert [p.name.rsplit("-", 1)[1] for p in (run_dir / "wandb").glob("offline-run-*")] == [run_id, run_id]
 
 
 WANDB_BASE = {

@@ -71,3 +71,18 @@ def test_humaneval_and_mbpp_rows_become_assert_mode():
 def test_unknown_row_names_the_expected_columns():
     with pytest.raises(ValueError, match="input_output"):
         row_to_tests({"question": "?"})
+
+
+def test_prime_intellect_verification_info_is_a_python_literal_and_never_evaluated():
+    info = "{'language': 'python', 'test_cases': [{'type': 'stdin_stdout', 'input': \"It's\\n\", 'output': '1\\n'}]}"
+    assert row_to_tests({"verification_info": info})["tests"] == [{"input": "It's\n", "output": "1\n"}]
+    with pytest.raises(ValueError, match="neither JSON nor a Python literal"):
+        row_to_tests({"verification_info": "__import__('os').system('touch /tmp/pwned')"})
+
+
+def test_prime_intellect_function_call_strings_are_parsed_as_the_values_they_spell():
+    info = {
+        "test_cases": [{"type": "function_call", "fn_name": "f", "input": "[[1, 2], 'a']", "output": "[3]"}]
+    }
+    case = row_to_tests({"verification_info": repr(info)})["tests"][0]
+    assert case["input"] == [[1, 2], "a"] and case["output"] == [3] and case["alt_outputs"] == [3]

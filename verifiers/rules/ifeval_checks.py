@@ -19,18 +19,27 @@ from typing import Any
 
 from verifiers.rules.text import count_sentences, count_words, word_tokens
 
-# IFEval's two relations, plus "exactly" for training data such as RLVR-IFeval whose counts are exact.
-LESS_THAN, AT_LEAST, EXACTLY = "less than", "at least", "exactly"
+# IFEval's two relations, plus "exactly" and "around" for training data such as RLVR-IFeval (open-instruct:
+# keyword counts are exact; "around N" is within a tolerance each check sets, ±10% or ±1).
+LESS_THAN, AT_LEAST, EXACTLY, AROUND = "less than", "at least", "exactly", "around"
 
 
-def _compare(actual: int, relation: str, threshold: int) -> bool:
+def _tenth(n: int) -> int:
+    return max(round(n * 0.1), 1)
+
+
+def _compare(actual: int, relation: str, threshold: int, tolerance: int = 0) -> bool:
+    if relation == AROUND:
+        return abs(actual - threshold) <= tolerance
     if relation == LESS_THAN:
         return actual < threshold
     if relation == AT_LEAST:
         return actual >= threshold
     if relation == EXACTLY:
         return actual == threshold
-    raise ValueError(f"relation must be {LESS_THAN!r}, {AT_LEAST!r} or {EXACTLY!r}, got {relation!r}")
+    raise ValueError(
+        f"relation must be {LESS_THAN!r}, {AT_LEAST!r}, {EXACTLY!r} or {AROUND!r}, got {relation!r}"
+    )
 
 
 def _kw(word: str) -> str:
@@ -44,8 +53,13 @@ def keywords_existence(response: str, *, keywords: list[str]) -> bool:
     return all(re.search(_kw(k), response, flags=re.IGNORECASE) for k in keywords)
 
 
-def keywords_frequency(response: str, *, keyword: str, frequency: int, relation: str) -> bool:
-    return _compare(len(re.findall(_kw(keyword), response, flags=re.IGNORECASE)), relation, frequency)
+def keywords_frequency(
+    response: str, *, keyword: str, frequency: int, relation: str, whole_words: bool = False
+) -> bool:
+    """IFEval counts occurrences anywhere; `whole_words` (RLVR-IFeval, as open-instruct) counts only the
+    keyword as a word of its own, so "river" is not found in "rivers"."""
+    pattern = rf"(?<!\w){_kw(keyword)}(?!\w)" if whole_words else _kw(keyword)
+    return _compare(len(re.findall(pattern, response, flags=re.IGNORECASE)), relation, frequency)
 
 
 def keywords_forbidden_words(response: str, *, forbidden_words: list[str]) -> bool:
@@ -92,7 +106,7 @@ def _detect(text: str) -> str | None:
 
 
 def length_number_sentences(response: str, *, num_sentences: int, relation: str) -> bool:
-    return _compare(count_sentences(response), relation, num_sentences)
+    return _compare(count_sentences(response), relation, num_sentences, tolerance=1)
 
 
 def length_number_paragraphs(response: str, *, num_paragraphs: int) -> bool:
@@ -109,7 +123,7 @@ def length_number_paragraphs(response: str, *, num_paragraphs: int) -> bool:
 
 
 def length_number_words(response: str, *, num_words: int, relation: str) -> bool:
-    return _compare(count_words(response), relation, num_words)
+    return _compare(count_words(response), relation, num_words, tolerance=_tenth(num_words))
 
 
 def length_nth_paragraph_first_word(
@@ -162,9 +176,19 @@ def format_number_bullet_lists(response: str, *, num_bullets: int) -> bool:
 CONSTRAINED_OPTIONS = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
 
 
-def format_constrained_response(response: str) -> bool:
+def format_constrained_response(response: str, *, options: list[str] | None = None) -> bool:
+    """IFEval's yes/no/maybe options by default. With `options` (RLVR-IFeval's free-text choices) the
+    response must name exactly one of them, as a phrase of its own (an option inside a longer one it also
+    names does not count twice), so hedging between options or naming none fails."""
     value = response.strip()
-    return any(option in value for option in CONSTRAINED_OPTIONS)
+    if not options:
+        return any(option in value for option in CONSTRAINED_OPTIONS)
+    spans: list[tuple[int, int, str]] = []
+    for option in sorted({o.strip() for o in options if o.strip()}, key=len, reverse=True):
+        for m in re.finditer(rf"(?<!\w){re.escape(option)}(?!\w)", value, flags=re.IGNORECASE):
+            if not any(a <= m.start() and m.end() <= b for a, b, _ in spans):
+                spans.append((m.start(), m.end(), option.lower()))
+    return len({name for _, _, name in spans}) == 1
 
 
 def format_number_highlighted_sections(response: str, *, num_highlights: int) -> bool:
@@ -231,7 +255,7 @@ def startend_quotation(response: str) -> bool:
 
 def case_capital_word_frequency(response: str, *, capital_frequency: int, capital_relation: str) -> bool:
     capitals = sum(1 for w in word_tokens(response) if w.isupper())
-    return _compare(capitals, capital_relation, capital_frequency)
+    return _compare(capitals, capital_relation, capital_frequency, tolerance=_tenth(capital_frequency))
 
 
 def case_english_capital(response: str) -> bool:

@@ -15,6 +15,7 @@ from rl.cluster.memory import GIB
 from rl.cluster.plan import emit_tsv
 from sandbox import free_port
 
+ROOT = Path(__file__).resolve().parents[3]
 STAGE1 = "recipes/qwen2.5-32b/stage1.yaml"
 STAGE2 = "recipes/qwen2.5-32b/stage2.yaml"
 SANDBOXES = ",".join(f"http://127.0.0.1:{8080 + i}" for i in range(8))
@@ -69,7 +70,8 @@ def test_stage1_plans_for_1x8_4x8_and_8x8_are_valid(nodes, train_nodes, train_pr
     assert kinds == sorted(kinds, key=["preflight", "service", "setup", "check", "train", "teardown"].index)
     preflights = steps(plan, "preflight")
     assert [s.node for s in preflights] == list(range(nodes))  # every node checks itself first
-    assert "--disk-gib" in preflights[-1].argv and "docker" not in preflights[-1].argv[-1]
+    # Docker is not required: without it `sandbox up --fallback-bare` runs bare servers, with a warning
+    assert "--disk-gib" in preflights[-1].argv and preflights[-1].argv[-1] == "image,docker"
     assert [e.role.split(" (")[0] for e in plan.estimates] == ["training GPU", "vLLM GPU"]
     assert plan.recipe.training["vllm_mode"] == "server"
 
@@ -216,6 +218,37 @@ def test_dry_run_of_an_invalid_plan_exits_nonzero_naming_the_problem(capsys):
     assert "error: launch.vllm_tensor_parallel_size=5" in capsys.readouterr().out
 
 
+def test_a_plan_that_does_not_fit_is_refused_for_submission_unless_forced_and_fits_on_141_gb(capsys):
+    two_nodes = [
+        "--stage",
+        "stage1",
+        "--nodes",
+        "2",
+        "--emit",
+        "shape",
+    ]  # what make stage1 asks before sbatch
+    assert main(two_nodes) == 1
+    err = capsys.readouterr().err
+    assert "error: memory: training GPU" in err and "does not fit" in err and "FORCE=1" in err
+    assert main([*two_nodes, "--force"]) == 0
+    assert capsys.readouterr().out.split() == ["2", "8"]
+    assert main([*two_nodes, "--gpu-memory-gib", "141"]) == 0  # H200s: GPU_MEM=141
+    assert (
+        main(["--stage", "stage1", "--nodes", "2", "--dry-run"]) == 0
+    )  # a dry run shows it, says a launch refuses
+    assert "a launch refuses this plan" in capsys.readouterr().out
+
+
+def test_make_dry_run_passes_hosts_and_node_rank_to_the_plan():
+    out = subprocess.run(
+        ["make", "-s", "stage1", "DRY_RUN=1", "NODES=2", "HOSTS=hosta,hostb", "NODE_RANK=1", "GPU_MEM=141"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "node 0 (hosta)" in out.stdout and "node 1 (hostb)" in out.stdout
+    assert "--main_process_ip hostb" in out.stdout and "node0" not in out.stdout.replace("-node0.log", "")
+
+
 def test_tsv_emits_one_parsable_line_per_step(capsys):
     assert main(["--stage", "stage1", "--nodes", "4", "--hosts", "g1,g2,g3,g4", "--emit", "tsv"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -310,6 +343,20 @@ def test_node_0_writes_a_fresh_job_secret_before_services_and_restarts_a_dead_se
     assert "svc exited 0 during training: restarting it" in capsys.readouterr().err
     info = json.loads((tmp_path / "launch.json").read_text())
     assert info["exit_code"] == 0 and info["status"] == "finished" and info["world_size"] == 1
+
+
+def test_a_failed_preflight_prints_its_failing_checks(tmp_path, capsys):
+    """The real preflight on this GPU-less machine fails its GPU check: the check itself is echoed."""
+    from rl.cluster.execute import run_node
+    from rl.cluster.plan import Plan, Step
+
+    log = str(tmp_path / "preflight.log")
+    check = [sys.executable, "-m", "rl", "preflight", "--gpus", "8", "--skip", "docker,image,disk,wandb,nccl"]
+    plan = Plan(stage="stage1", recipe_path=STAGE1, hosts=["127.0.0.1"])
+    plan.steps = [Step("preflight", 0, "127.0.0.1", "preflight", check, {}, log)]
+    assert run_node(plan, 0) != 0
+    err = capsys.readouterr().err
+    assert f"see {log}" in err and "  FAIL  gpus" in err
 
 
 def test_emit_tsv_round_trips_the_environment_and_the_sandbox_override_through_bash(tmp_path):

@@ -33,7 +33,11 @@ if "vllm-serve" in cmd or "reward_model serve" in cmd:
     sys.exit(1) if os.environ.get("STUB_SERVICE_DIES") else time.sleep(600)
 if os.environ.get("STUB_SLOW") and os.environ["STUB_SLOW"] in cmd:
     time.sleep(3)
-sys.exit(1 if os.environ.get("STUB_FAIL") and os.environ["STUB_FAIL"] in cmd else 0)
+if os.environ.get("STUB_FAIL") and os.environ["STUB_FAIL"] in cmd:
+    log = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("--output="))
+    with open(log, "a") as f:  # what a failing preflight writes: its checks, FAIL lines among them
+        f.write("ok    nccl       2.21\\nFAIL  gpus       7 GPUs visible, expected 8: check --gres\\n")
+    sys.exit(1)
 """
 SCONTROL = """#!/bin/bash
 if [[ $1 == show && $2 == hostnames ]]; then printf '%s\\n' {hosts}; else echo "scontrol $*" >>"$STUB_CALLS/scontrol.log"; fi
@@ -104,12 +108,13 @@ def expected_calls(run: str) -> list[list[str]]:
             srun_call(
                 host,
                 f"{logs}/preflight-node{node}.log",
-                f"python -m rl preflight --gpus 8 --run-dir {run} --disk-gib 1526 --require vllm,flash_attn --skip image",
+                f"python -m rl preflight --gpus 8 --run-dir {run} --disk-gib 1526 --require vllm,flash_attn "
+                "--skip image,docker",
             ),
             srun_call(
                 host,
                 f"{logs}/sandbox-node{node}.log",
-                f"{ENV} python -m sandbox up --replicas 8 --port 8080 --workers 4",
+                f"{ENV} python -m sandbox up --replicas 8 --port 8080 --workers 4 --fallback-bare",
             ),
             srun_call(
                 host,
@@ -157,6 +162,14 @@ def test_a_failed_health_check_names_the_node_and_never_starts_training(tmp_path
     )  # teardown still runs
 
 
+def test_a_failed_preflight_echoes_its_failing_checks_not_only_the_log_path(tmp_path):
+    proc, recorded = run_sbatch(tmp_path, fail="--run-dir")  # the training nodes' preflight
+    assert proc.returncode != 0
+    assert "open-qwq:   FAIL  gpus       7 GPUs visible, expected 8: check --gres" in proc.stderr
+    assert "nccl" not in proc.stderr  # only the failing checks
+    assert not any("accelerate launch" in call[-1] for call in recorded)
+
+
 def test_a_service_that_dies_stops_the_job_naming_it_before_training(tmp_path):
     proc, recorded = run_sbatch(tmp_path, service_dies="1", slow="--wait vllm=")
     assert proc.returncode != 0
@@ -184,3 +197,29 @@ def test_the_time_limit_signal_checkpoints_through_the_stop_file_then_requeues(t
     assert (calls / "scontrol.log").read_text().splitlines() == ["scontrol requeue 4242"]
     assert "stopped for the time limit; requeueing job 4242" in err and "finished" not in out
     assert not (tmp_path / "stop").exists()  # the requeued run starts without the old request
+
+
+def test_make_submits_with_sbatch_args_and_passes_gpu_memory_to_the_job(tmp_path):
+    """`make stage1` with sbatch on PATH: SBATCH_ARGS reach sbatch as given, GPU_MEM and FORCE reach the job."""
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    record = tmp_path / "sbatch.json"
+    (stubs / "sbatch").write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        f"json.dump({{'argv': sys.argv[1:], 'GPU_MEM': os.environ.get('GPU_MEM'), 'FORCE': os.environ.get('FORCE')}},"
+        f" open({str(record)!r}, 'w'))\n"
+    )
+    (stubs / "sbatch").chmod(0o755)
+    args = ["NODES=4", "GPU_MEM=141", "SBATCH_ARGS=--partition=gpu --account=proj --time=48:00:00 --qos=high"]
+    out = subprocess.run(
+        ["make", "-s", "stage1", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}"},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    submitted = json.loads(record.read_text())
+    assert submitted["argv"][:2] == ["--nodes=4", "--gpus-per-node=8"]
+    assert submitted["argv"][2:6] == ["--partition=gpu", "--account=proj", "--time=48:00:00", "--qos=high"]
+    assert submitted["argv"][-1] == "recipes/slurm/stage.sbatch" and submitted["GPU_MEM"] == "141"
+    assert 'GPU_MEM:+--gpu-memory-gib "$GPU_MEM"' in SCRIPT.read_text()  # and the job hands it to the plan

@@ -311,9 +311,9 @@ def test_hub_suite_out_of_reach_says_which_dataset_and_what_to_do(tmp_path):
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith(
-        "rl.eval.suites.SuiteError: suite livecodebench loads livecodebench/code_generation_lite"
+        "rl.eval.suites.SuiteError: suite livecodebench reads livecodebench/code_generation_lite"
     )
-    assert "HF_HUB_OFFLINE=1" in last
+    assert "`json` builder" in last and "hf download --repo-type dataset" in last
 
 
 def test_cli_reports_a_suite_that_cannot_load_and_exits_non_zero(tiny, tmp_path, monkeypatch, capsys):
@@ -342,6 +342,19 @@ def test_cli_reports_a_suite_that_cannot_load_and_exits_non_zero(tiny, tmp_path,
     assert "nowhere" in report["gsm8k"]["error"]
     assert report["bfcl"]["n"] == 1  # the other suites still run
     assert f"no score for: {tiny}:gsm8k" in capsys.readouterr().err
+
+
+def test_the_data_is_checked_before_a_model_is_loaded(tmp_path, monkeypatch, capsys):
+    from rl.eval.evaluate import main
+
+    monkeypatch.setenv("OPEN_QWQ_DATA", str(tmp_path / "nowhere"))
+    no_model = tmp_path / "no-such-checkpoint"  # loading it would fail: the data error must come first
+    assert (
+        main(["--model", str(no_model), "--suites", "gsm8k,aime24", "--out", str(tmp_path / "r.json")]) == 2
+    )
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert [e.split(":")[1].strip() for e in errors] == ["suite gsm8k", "suite aime24"]
+    assert all("nowhere" in e and "python -m rl download" in e for e in errors)
 
 
 def test_missing_data_dir_is_an_error_naming_the_path(monkeypatch, tmp_path):
@@ -374,7 +387,7 @@ def test_a_scratch_clone_reads_the_data_beside_the_checkout_it_was_cloned_from(m
         data_dir()
 
 
-def test_markdown_table_gives_percent_with_counts_errors_and_qwq_published_scores():
+def test_markdown_table_gives_fractions_with_counts_errors_and_qwq_published_scores():
     from rl.eval.evaluate import markdown_table
 
     table = markdown_table(
@@ -389,6 +402,6 @@ def test_markdown_table_gives_percent_with_counts_errors_and_qwq_published_score
     assert table.splitlines() == [
         "| model | aime24 | gsm8k | livecodebench |",
         "|---|---:|---:|---:|",
-        "| ckpt | 25.0 (n=4) | 100.0 (n=2) | error |",
-        "| QwQ-32B (published) | 79.5 | – | 63.4 |",
+        "| ckpt | 0.250 (n=4) | 1.000 (n=2) | error |",  # fractions, like the smoke report
+        "| QwQ-32B (published) | 0.795 | – | 0.634 |",
     ]

@@ -117,3 +117,66 @@ def test_livecodebench_private_tests_that_are_more_than_a_string_are_refused():
     }
     with pytest.raises(pickle.UnpicklingError, match="refusing"):
         lcb_row(record)
+
+
+def test_every_benchmark_suite_names_its_public_hub_dataset():
+    from rl.eval.suites import HUB
+
+    for name in (
+        "aime24",
+        "aime25",
+        "amc23",
+        "math500",
+        "gsm8k",
+        "minerva",
+        "ifeval",
+        "math",
+        "livecodebench",
+    ):
+        assert SUITES[name].hub is HUB[name] and "/" in HUB[name].repo_id
+    assert HUB["math500"].revision == "6e4ed1a2a79af7d8630a6b768ec859cb5af4d3be"  # pinned, as others pin it
+
+
+def test_without_a_local_copy_a_suite_asks_the_hub_at_its_revision_and_offline_says_how_to_fetch_it(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("OPEN_QWQ_DATA", str(tmp_path))  # a folder without math500
+    with pytest.raises(SuiteError) as info:
+        load_suite("math500")
+    message = str(info.value)
+    assert f"{tmp_path}/math/math500/test.jsonl is missing" in message
+    assert "HuggingFaceH4/MATH-500@6e4ed1a2a79a (split test)" in message
+    assert "OfflineModeIsEnabled" in message and "python -m rl download --suites math500" in message
+
+
+def hub_copy(tmp_path, name: str, rows: list[dict]) -> str:
+    """A dataset repository on disk, shaped like the hub's: `load_dataset(path)` reads it like a hub id."""
+    repo = tmp_path / name
+    repo.mkdir(parents=True)
+    (repo / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return str(repo)
+
+
+def test_hub_rows_become_the_same_rows_as_the_local_copy(tmp_path, monkeypatch):
+    """The hub path (load_dataset at the suite's source, rows shaped like the local file) gives identical rows:
+    IFEval's hub kwargs carry every key (null when unset), GSM8K's hub rows have no idx."""
+    import dataclasses
+
+    from rl.eval import suites
+
+    local_ifeval, local_gsm8k = load_suite("ifeval", limit=20), load_suite("gsm8k", limit=20)
+    keys = {k for row in local_ifeval for kw in json.loads(row["kwargs"]) for k in kw} | {"num_words"}
+    ifeval_hub = []
+    for row in local_ifeval:
+        kwargs = [{k: kw.get(k) for k in sorted(keys)} for kw in json.loads(row["kwargs"])]
+        key = int(row["id"].split("/")[1])
+        ifeval_hub.append({"key": key, "prompt": row["prompt"][0]["content"], "instruction_id_list": row["instruction_id_list"], "kwargs": kwargs})  # fmt: skip
+    gsm8k_hub = [{"question": r["question"], "answer": r["answer"]} for r in suites.read_jsonl(suites.data_dir() / "math/gsm8k/test.jsonl")[:20]]  # fmt: skip
+    monkeypatch.setitem(suites.HUB, "ifeval", dataclasses.replace(suites.HUB["ifeval"], repo_id=hub_copy(tmp_path, "ifeval", ifeval_hub)))  # fmt: skip
+    monkeypatch.setitem(
+        suites.HUB, "gsm8k", suites.HubSource(hub_copy(tmp_path, "gsm8k", gsm8k_hub), "train")
+    )
+    monkeypatch.setenv("OPEN_QWQ_DATA", str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    assert load_suite("ifeval") == local_ifeval
+    assert load_suite("gsm8k") == local_gsm8k

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rl.smoke.pipeline import STAGES, TASKS, claims, main
+from rl.smoke.pipeline import STAGES, TASKS, claims, criteria, main
 
 
 @pytest.fixture(scope="module")
@@ -75,14 +75,21 @@ def test_each_stage_starts_from_the_one_before(smoke_run: Path) -> None:
     assert resolved["stage2"]["reward_model"]["path_or_url"] == str(smoke_run / "rm")
 
 
-def test_claims_name_each_learning_target_that_was_missed() -> None:
+def test_each_success_criterion_is_named_with_its_numbers_and_whether_it_holds() -> None:
     good = {"stage0": {"math": 0.1, "ifeval": 0.1}, "stage1": {"math": 0.8, "ifeval": 0.1}}
-    assert claims({**good, "stage2": {"math": 0.78, "ifeval": 0.9}}) == []
+    checks = criteria({**good, "stage2": {"math": 0.78, "ifeval": 0.9}})
+    assert [ok for _, ok in checks] == [True, True, True]
+    assert checks[0][0] == "stage 1 raises math over stage 0 (0.100 -> 0.800)"
     missed = claims({**good, "stage2": {"math": 0.7, "ifeval": 0.1}})
-    assert len(missed) == 2 and "ifeval" in missed[0] and "dropped math" in missed[1]
+    assert len(missed) == 2 and "raises ifeval" in missed[0] and "keeps math within 0.05" in missed[1]
     assert (
-        "raise math" in claims({**good, "stage1": {"math": 0.1, "ifeval": 0.1}, "stage2": good["stage1"]})[0]
+        "raises math" in claims({**good, "stage1": {"math": 0.1, "ifeval": 0.1}, "stage2": good["stage1"]})[0]
     )
+
+
+def test_the_run_draws_report_png_from_its_stages_and_held_out_scores(smoke_run: Path) -> None:
+    png = (smoke_run / "report.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
 
 
 def test_help_fits_a_screen(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,99 @@
+"""Bare sandbox replicas for a node without Docker: `python -m sandbox up --fallback-bare` starts them.
+
+The same server as the containers (`python -m sandbox serve`, which isolates every execution itself with
+namespaces, seccomp, rlimits and a memory cgroup), one process per replica on the addresses `up` would
+use, detached so that `up` returns like it does with containers. Their pids are kept in a state file per
+`up` (`$SANDBOX_STATE` or the temp dir), which `down` reads to stop them again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sandbox.container import replica_addresses
+
+STATE = Path(os.environ.get("SANDBOX_STATE", Path(tempfile.gettempdir()) / "open-qwq-sandbox"))
+
+
+def _state_file(replicas: int, port: int, socket: str | None) -> Path:
+    names, _, _ = replica_addresses(replicas, port, socket)
+    return STATE / f"{names[0]}-x{replicas}.json"
+
+
+def up_bare(
+    replicas: int = 1, port: int = 8000, socket: str | None = None, workers: int | None = None
+) -> list[str]:
+    """Start `replicas` bare servers, detached; wait until each is healthy; returns their URLs."""
+    from sandbox import wait_healthy
+
+    STATE.mkdir(parents=True, exist_ok=True)
+    down_bare(replicas, port, socket)  # left over from an earlier `up` with the same arguments
+    names, urls, paths = replica_addresses(replicas, port, socket)
+    procs = []
+    for i, name in enumerate(names):
+        where = ["--socket", str(paths[i])] if socket else ["--host", "127.0.0.1", "--port", str(port + i)]
+        cmd = [sys.executable, "-m", "sandbox", "serve", *where]
+        if workers:
+            cmd += ["--workers", str(workers)]
+        with open(STATE / f"{name}.log", "ab") as log:
+            procs.append(
+                subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+    _state_file(replicas, port, socket).write_text(json.dumps({"pids": [p.pid for p in procs], "urls": urls}))
+    for url, proc, name in zip(urls, procs, names, strict=True):
+        try:
+            wait_healthy(url, 120.0, proc)
+        except (RuntimeError, TimeoutError) as e:
+            down_bare(replicas, port, socket)
+            raise RuntimeError(f"{e}; see {STATE / f'{name}.log'}") from None
+    return urls
+
+
+def down_bare(replicas: int | None = None, port: int = 8000, socket: str | None = None) -> int:
+    """Stop the bare servers of one `up` (or of every `up` without `replicas`); returns how many."""
+    files = [_state_file(replicas, port, socket)] if replicas is not None else sorted(STATE.glob("*.json"))
+    stopped = 0
+    for path in files:
+        try:
+            pids = json.loads(path.read_text())["pids"]
+        except (OSError, ValueError, KeyError):
+            continue
+        for pid in pids:
+            try:
+                os.killpg(pid, signal.SIGTERM)  # the server and its execution slots
+                stopped += 1
+            except ProcessLookupError:
+                continue
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(p) for p in pids):
+            time.sleep(0.1)
+        for pid in pids:
+            if _alive(pid):
+                os.killpg(pid, signal.SIGKILL)
+        path.unlink(missing_ok=True)
+    return stopped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a finished child of this process stays a zombie until reaped
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True

@@ -1,0 +1,149 @@
+"""Filters counted per source: too-long prompts, eval contamination, the pass-rate band; tools shown in
+training prompts; hub revisions pinned."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rl.data import load_mixture, load_training_data
+from rl.eval.suites import data_dir, decontaminator, read_jsonl
+from rl.filters import DataReport, prompt_budget, prompt_key
+from rl.recipe import DataSection, DataSource, load_recipe
+
+HUB = Path(__file__).resolve().parents[1] / "fixtures" / "hub"
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return f"local:{path}"
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory):
+    from transformers import AutoTokenizer
+
+    from rl.smoke.tiny import build_tiny
+
+    return AutoTokenizer.from_pretrained(build_tiny(tmp_path_factory.getbasetemp() / "tiny"))
+
+
+def test_prompts_that_leave_less_than_the_completion_budget_are_dropped_and_counted(tmp_path, tokenizer):
+    src = write_jsonl(
+        tmp_path / "m.jsonl",
+        [
+            {"prompt": "What is 2 + 2?", "answer": "4"},
+            {"prompt": "Add these: " + "7 + " * 400 + "7", "answer": "2807"},
+        ],
+    )
+    recipe = load_recipe(
+        RECIPES / "smoke" / "stage1.yaml",
+        [
+            f"data.mixture=[{{source: '{src}', task: math}}]",
+            "training.vllm_max_model_length=320",
+            "training.max_completion_length=64",
+        ],
+    )
+    assert prompt_budget(recipe) == 256
+    report = DataReport()
+    train, _ = load_training_data(recipe.data, tokenizer, prompt_budget(recipe), report)
+    assert train["answer"] == ["4"]
+    assert report[src].to_dict() == {
+        "read": 2,
+        "kept": 1,
+        "dropped": {"too_long": 1},
+        "reference_pass_rate": None,
+    }
+
+
+def test_a_training_prompt_copying_an_eval_problem_is_dropped_and_one_sharing_an_instruction_is_kept(
+    tmp_path,
+):
+    aime = read_jsonl(data_dir() / "math" / "aime24" / "test.jsonl")[3]["problem"]
+    ifeval = read_jsonl(data_dir() / "ifeval" / "input_data.jsonl")[7]["prompt"]
+    rlvr = json.loads((HUB / "allenai/RLVR-IFeval/train.jsonl").read_text().splitlines()[0])["messages"][0][
+        "content"
+    ]
+    rows = [
+        {"prompt": f"Solve this.\n{aime}", "answer": "1"},  # an eval problem, reworded only around it
+        {"prompt": "A farmer has 13 goats and buys 29 more. How many goats now?", "answer": "42"},
+        {"prompt": ifeval.upper(), "answer": "1"},  # an IFEval prompt: case does not hide it
+        {"prompt": rlvr, "answer": "1"},  # a new task under IFEval's own instruction wording
+    ]
+    src = write_jsonl(tmp_path / "mixed.jsonl", rows)
+    report = DataReport()
+    data = DataSection(mixture=[DataSource(source=src, task="math")], decontaminate=["all"])
+    train, _ = load_mixture(data, report, decontaminator=decontaminator(data.decontaminate))
+    assert [r["prompt"][0]["content"] for r in train] == [rows[1]["prompt"], rlvr]
+    assert dict(report[src].dropped) == {"contaminated": 2}
+    assert decontaminator(["aime24", "ifeval"]).suite_of(ifeval) == "ifeval"  # type: ignore[union-attr]
+
+
+def test_the_pass_rate_band_drops_too_easy_and_too_hard_prompts_and_keeps_unestimated_ones(tmp_path):
+    rows = [{"prompt": f"What is {i} + {i}?", "answer": str(2 * i)} for i in range(4)]
+    src = write_jsonl(tmp_path / "m.jsonl", rows)
+    rates = {0: 0.0, 1: 0.5, 2: 1.0}  # prompt 3 has no estimate
+    msgs = lambda i: [{"role": "user", "content": rows[i]["prompt"]}]  # noqa: E731
+    (tmp_path / "rates.jsonl").write_text(
+        "".join(json.dumps({"key": prompt_key(msgs(i)), "pass_rate": r}) + "\n" for i, r in rates.items())
+    )
+    report = DataReport()
+    data = DataSection(
+        mixture=[DataSource(source=src, task="math")],
+        pass_rates=str(tmp_path / "rates.jsonl"),
+        pass_rate_band=[0.1, 0.9],
+    )
+    train, _ = load_mixture(data, report)
+    assert train["answer"] == ["2", "6"]
+    assert dict(report[src].dropped) == {"too_hard": 1, "too_easy": 1}
+
+
+def test_tool_rows_show_their_tools_in_the_training_prompt(tokenizer):
+    data = DataSection(
+        mixture=[
+            DataSource(
+                source=f"local:{HUB / 'Salesforce/xlam-function-calling-60k'}",
+                task="tool",
+                columns={"query": "prompt", "answers": "ground_truth"},
+            )
+        ]
+    )
+    train, _ = load_training_data(data, tokenizer)
+    prompt = train[0]["prompt"]
+    assert '"name": "get_range"' in prompt and '"required": ["start", "end"]' in prompt
+    assert prompt.index("get_range") < prompt.index("Give me the range text")
+
+
+# No commit id of this gated dataset could be looked up offline; its recipe entry says how to pin one.
+UNPINNED = {"Salesforce/xlam-function-calling-60k"}
+
+
+def test_the_cluster_recipes_pin_every_hub_dataset_and_decontaminate():
+    for path in sorted((RECIPES / "qwen2.5-32b").glob("stage*.yaml")):
+        data = yaml.safe_load(path.read_text())["data"]
+        assert data["decontaminate"] == ["all"], path
+        for src in data["mixture"]:
+            assert src.get("revision") or src["source"] in UNPINNED, (
+                f"{path.name}: {src['source']} has no revision"
+            )
+
+
+def test_a_hub_source_is_read_at_its_revision(monkeypatch):
+    import datasets
+
+    seen = {}
+
+    def fake(path, name=None, split=None, revision=None):
+        seen.update(path=path, revision=revision)
+        return datasets.Dataset.from_list([{"problem": "1+1?", "answer": "2"}])
+
+    monkeypatch.setattr(datasets, "load_dataset", fake)
+    src = DataSource(
+        source="open-r1/OpenR1-Math-220k", revision="e4e141e", task="math", columns={"problem": "prompt"}
+    )
+    load_mixture(DataSection(mixture=[src]))
+    assert seen == {"path": "open-r1/OpenR1-Math-220k", "revision": "e4e141e"}
