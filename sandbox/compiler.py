@@ -16,10 +16,13 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox.languages import Language
 from sandbox.workfiles import COLLECT_LIMIT
+
+if TYPE_CHECKING:
+    from sandbox.api import Verdict
 
 Runner = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -61,7 +64,7 @@ class Build:
 class Failure:
     """The submission cannot run: `compile_error` (the compiler said no) or `sandbox_error` (we failed)."""
 
-    verdict: str
+    verdict: Verdict
     details: str
     cacheable: bool = True
 

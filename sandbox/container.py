@@ -167,7 +167,7 @@ def _stage_context(dest: Path) -> None:
             rel = str(f)
             if rel.startswith("..") or "__pycache__" in rel or rel.endswith(".pyc"):
                 continue
-            src = Path(dist.locate_file(f))
+            src = Path(str(dist.locate_file(f)))
             if src.is_file():
                 (deps / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, deps / rel)

@@ -12,9 +12,9 @@ import math
 import re
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sandbox.api import JudgeRequest, JudgeResponse
+from sandbox.api import JudgeRequest, JudgeResponse, Verdict
 from sandbox.compiler import BuildCache, Failure
 from sandbox.languages import available, missing_message, resolve
 
@@ -113,11 +113,11 @@ def _exec_request(req: JudgeRequest, **fields: Any) -> dict[str, Any]:
     }
 
 
-def _verdict(req: JudgeRequest, case: Any, res: dict[str, Any]) -> str:
+def _verdict(req: JudgeRequest, case: Any, res: dict[str, Any]) -> Verdict:
     """The test's verdict; whatever the program made its output or result, never the server's failure."""
     status = res.get("status", "sandbox_error")
     if status != "ok":
-        return status
+        return cast(Verdict, status)  # the worker's own verdict for the execution (time_limit, ...)
     try:
         if req.mode == "stdio":
             return "accepted" if stdout_matches(str(case.output), res.get("stdout", "")) else "wrong_answer"
@@ -141,7 +141,7 @@ def _stdin(value: Any) -> str:
     return str(value)
 
 
-def _unjudged(req: JudgeRequest, verdict: str, **why: str) -> JudgeResponse:
+def _unjudged(req: JudgeRequest, verdict: Verdict, **why: str) -> JudgeResponse:
     """Every test fails the same way before any runs (a compile error, a missing toolchain)."""
     total = len(req.tests)
     n = 1 if req.stop_on_first_failure else total
@@ -175,11 +175,11 @@ async def judge(req: JudgeRequest, run: Runner, builds: BuildCache | None = None
         cases = list(req.tests)
         execs = [_exec_request(req, stdin=_stdin(c.input), **program) for c in cases]
 
-    async def one(i: int) -> str:
+    async def one(i: int) -> Verdict:
         return _verdict(req, cases[i], await run(execs[i]))
 
     if req.stop_on_first_failure:
-        verdicts: list[str] = []
+        verdicts: list[Verdict] = []
         for i in range(len(execs)):
             verdicts.append(await one(i))
             if verdicts[-1] != "accepted":

@@ -175,7 +175,7 @@ def _run_code_reply(res: dict[str, Any] | None, failed_build: Failure | None) ->
             "files": {},
         }
     assert res is not None
-    status = res.get("status")
+    status = str(res.get("status"))
     run_status = {"time_limit": "TimeLimitExceeded", "sandbox_error": "Error"}.get(status, "Finished")
     return {
         "status": "SandboxError"

@@ -100,9 +100,9 @@ def _box_spans(text: str) -> tuple[list[tuple[int, int, str]], bool]:
 
 def _joinable(between: str, lenient: bool) -> bool:
     """Whether the text between two boxes only strings them into one list ("and", labels like `y_2 =`)."""
-    words = re.sub(r"\\text(?:bf|normal|rm)?\{([^{}]*)\}", r" \1 ", between)
-    words = re.sub(r"\\[a-zA-Z]+|\\.|[$,;:()\[\]{}.&=\\]", " ", words).lower().split()
-    words = [w for w in words if not re.fullmatch(r"[a-z](?:_\w{1,3})?", w)]
+    text = re.sub(r"\\text(?:bf|normal|rm)?\{([^{}]*)\}", r" \1 ", between)
+    text = re.sub(r"\\[a-zA-Z]+|\\.|[$,;:()\[\]{}.&=\\]", " ", text)
+    words = [w for w in text.lower().split() if not re.fullmatch(r"[a-z](?:_\w{1,3})?", w)]
     if len(words) > 4:
         return False
     if lenient and "and" in words and len(words) <= 3:

@@ -73,8 +73,8 @@ def _number_list(text: str) -> tuple[str, list[Fraction]] | None:
     parts = _LIST_SPLIT.split(body.strip())
     if len(parts) < 2:
         return None
-    values = [simple_number(p) for p in parts]
-    if any(v is None for v in values):
+    values = [v for v in map(simple_number, parts) if v is not None]
+    if len(values) != len(parts):
         return None
     return kind, values
 

@@ -19,6 +19,7 @@ import time
 import types
 from collections import deque
 from multiprocessing.connection import Connection, wait
+from typing import cast
 
 _COLD_START_S = 120.0
 _DEPTH = 2  # tasks queued per worker, so a worker never idles while this thread is descheduled
@@ -52,7 +53,7 @@ def _serve(conn: Connection) -> None:
 class Worker:
     """One worker process and the pipe to it."""
 
-    def __init__(self, ctx: mp.context.BaseContext) -> None:
+    def __init__(self, ctx: mp.context.ForkServerContext) -> None:
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_serve, args=(child,), daemon=True)
         # multiprocessing re-imports the parent's __main__ in the child: a trainer script would load
@@ -246,7 +247,8 @@ class Pool:
                 wait_s = max(0.0, limit - now)
                 if len(held) < workers and pending:
                     wait_s = min(wait_s, 0.02)
-                for conn in wait(busy, timeout=wait_s):
+                for ready in wait(busy, timeout=wait_s):
+                    conn = cast(Connection, ready)  # wait() hands back the connections it was given
                     try:
                         r = conn.recv()
                     except (EOFError, OSError):
