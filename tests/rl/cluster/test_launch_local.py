@@ -30,6 +30,14 @@ SMALL = [
 ]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def sandbox_image(docker_engine) -> str:
+    """The sandbox image of this code, built before any timed wait below: a cold build takes minutes."""
+    from sandbox.container import build_image
+
+    return build_image(client=docker_engine)
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
     from rl.smoke.tiny import build_tiny
