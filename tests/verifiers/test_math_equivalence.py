@@ -74,6 +74,8 @@ SHORTCUT_SAME = [
     ("-2 < x \\le 3", "(-2, 3]"),  # bounds on the unknown: an interval without sympy's solver
     ("x < 0 \\text{ or } x > 1", "(-\\infty, 0) \\cup (1, \\infty)"),
     ("0<f(x)<1", "(0,1)"),
+    ("1 \\le |z| \\le \\frac{3}{2}", "[-\\frac{3}{2}, -1] \\cup [1, \\frac{3}{2}]"),
+    ("|z| > 1", "(-\\infty, -1) \\cup (1, \\infty)"),
     ("x^2/4 + y^2/3 = 1", "x^2/16 + y^2/12 = 1/4"),  # proportional equations: simplify still proves it
     ("34x+45y-20z+100=0", "-34x-45y+20z-100=0"),
     ("y = 2x + 1", "y = 1 + 2x"),
@@ -84,6 +86,8 @@ SHORTCUT_DIFFERENT = [
     ("-2 < x \\le 3", "[-2, 3]"),
     ("-2 < x \\le 3", "(-2, 3)"),
     ("0<f(x)<1", "[0,1]"),
+    ("1 \\le |z| \\le \\frac{3}{2}", "[1, \\frac{3}{2}]"),
+    ("|z| > 1", "(-\\infty, -1] \\cup [1, \\infty)"),
     ("x + y = 1", "x - y = 1"),  # the ratio of the two sides varies: no simplify needed to say no
     ("x = 7", "y = 7"),
     ("y = 2x + 1", "y = 2x + 2"),
@@ -111,12 +115,13 @@ def test_interval_shortcut_is_sympys_solution_set():
     r = sympy.Symbol("r_", real=True)
     half, root2 = sympy.Rational(1, 2), sympy.sqrt(2)
     simple = [r > 3, r >= -half, r < root2, r <= 0, sympy.Lt(3, r), sympy.Ge(sympy.pi, r)]  # also mirrored
+    simple += [abs(r) < 2, abs(r) <= half, abs(r) > root2, abs(r) >= 1, sympy.Gt(3, abs(r))]
     simple += [sympy.And(a, b) for a in simple for b in simple] + [
         sympy.Or(a, b) for a in simple for b in simple
     ]
     for rel in simple:
         assert _interval_of(rel, r) == rel.as_set(), rel
-    for rel in (abs(r) <= 2, sympy.Eq(r, 1), r**2 > 4, sympy.And(r > 1, abs(r) < 3), r < sympy.oo):
+    for rel in (abs(r) <= 0, abs(r) > -1, sympy.Eq(r, 1), r**2 > 4, abs(r - 1) < 3, r < sympy.oo):
         assert _interval_of(rel, r) is None, rel
     x, y = sympy.symbols("x y")
     assert not _ratio_varies(x + 1, 2 * x + 2)

@@ -301,7 +301,8 @@ def _ratio_varies(x: Basic, y: Basic) -> bool:
 
 
 def _interval_of(x: Basic, sym: Symbol):
-    """`sym > 3`, `-2 < sym <= 5`, or an Or of such, as a set of reals without sympy's solver; else None."""
+    """`sym > 3`, `-2 < sym <= 5`, `1 <= |sym| < 2`, or an Or of such, as a set of reals without sympy's
+    solver; else None."""
     if isinstance(x, sympy.And | sympy.Or):
         parts = [_interval_of(p, sym) for p in x.args]
         if any(p is None for p in parts):
@@ -310,10 +311,19 @@ def _interval_of(x: Basic, sym: Symbol):
     if not isinstance(x, Rel) or x.rel_op not in ("<", "<=", ">", ">="):
         return None
     lhs, rhs, op = x.lhs, x.rhs, x.rel_op
-    if rhs == sym and lhs != sym:
+    if rhs in (sym, sympy.Abs(sym)) and lhs not in (sym, sympy.Abs(sym)):
         lhs, rhs, op = rhs, lhs, {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
-    if lhs != sym or not (rhs.is_number and rhs.is_extended_real and rhs.is_finite):
+    if lhs not in (sym, sympy.Abs(sym)) or not (rhs.is_number and rhs.is_extended_real and rhs.is_finite):
         return None
+    if lhs != sym:  # |sym| against a positive bound: one interval, or the outside of one
+        if not rhs.is_positive:
+            return None
+        if op in ("<", "<="):
+            return Interval(-rhs, rhs, op == "<", op == "<")
+        return sympy.Union(
+            Interval(S.NegativeInfinity, -rhs, right_open=op == ">"),
+            Interval(rhs, S.Infinity, left_open=op == ">"),
+        )
     if op in ("<", "<="):
         return Interval(S.NegativeInfinity, rhs, right_open=op == "<")
     return Interval(rhs, S.Infinity, left_open=op == ">")

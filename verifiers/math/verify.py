@@ -37,9 +37,10 @@ def _gold_text(gold: str) -> str | None:
 
 
 @lru_cache(maxsize=4096)
-def _gold_normalized(gold_text: str) -> Answer:
-    """A GRPO group verifies one gold against many completions: normalize it once (read-only here)."""
-    return normalize(gold_text)
+def _normalized(text: str) -> Answer:
+    """A GRPO group verifies one gold against many completions, many of which box the same answer:
+    normalize each text once (read-only here; only a worker's `parse` fills an Answer in)."""
+    return normalize(text)
 
 
 def _fast(gold_text: str, ans_text: str) -> bool | None:
@@ -50,7 +51,7 @@ def _fast(gold_text: str, ans_text: str) -> bool | None:
     """
     if len(gold_text) > _FAST_MAX_CHARS or len(ans_text) > _FAST_MAX_CHARS:
         return None
-    g, a = _gold_normalized(gold_text), normalize(ans_text)
+    g, a = _normalized(gold_text), _normalized(ans_text)
     verdict = literal_verdict(g, a)
     if verdict is not None:
         return verdict
