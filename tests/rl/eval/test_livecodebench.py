@@ -51,3 +51,15 @@ def test_livecodebench_unavailable_says_what_works(tmp_path):
     proc = load(tmp_path)
     assert proc.returncode != 0
     assert "`json` builder" in proc.stderr and "hf download --repo-type dataset" in proc.stderr
+    assert (
+        "--revision 0fe84c3912ea0c4d4a78037083943e8f0c4dd505" in proc.stderr
+    )  # the files of the pinned commit
+
+
+def test_the_hub_files_are_read_at_the_pinned_commit():
+    from rl.eval.suites import HUB, LCB_FILES, lcb_hub_files
+
+    files = lcb_hub_files()
+    at = f"hf://datasets/livecodebench/code_generation_lite@{HUB['livecodebench'].revision}/"
+    assert len(files) == len(LCB_FILES) == 6 and all(f.startswith(at) for f in files)
+    assert files[-1].endswith("/test6.jsonl")

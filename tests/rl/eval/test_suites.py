@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import pickle
+import re
 import zlib
 
 import pytest
@@ -119,10 +121,11 @@ def test_livecodebench_private_tests_that_are_more_than_a_string_are_refused():
         lcb_row(record)
 
 
-def test_every_benchmark_suite_names_its_public_hub_dataset():
+def test_every_benchmark_suite_names_its_public_hub_dataset_at_a_full_commit():
+    """A rerun reads the same rows: every hub suite is pinned to a 40-hex commit, none is left on main."""
     from rl.eval.suites import HUB
 
-    for name in (
+    hub_suites = {
         "aime24",
         "aime25",
         "amc23",
@@ -132,9 +135,56 @@ def test_every_benchmark_suite_names_its_public_hub_dataset():
         "ifeval",
         "math",
         "livecodebench",
-    ):
-        assert SUITES[name].hub is HUB[name] and "/" in HUB[name].repo_id
+    }
+    assert {name for name, suite in SUITES.items() if suite.hub is not None} == hub_suites == set(HUB)
+    for name in hub_suites:
+        source = HUB[name]
+        assert SUITES[name].hub is source and "/" in source.repo_id
+        assert source.revision is not None and re.fullmatch(r"[0-9a-f]{40}", source.revision), name
     assert HUB["math500"].revision == "6e4ed1a2a79af7d8630a6b768ec859cb5af4d3be"  # pinned, as others pin it
+    assert HUB["gsm8k"].subset == "main"
+
+
+def test_a_branch_or_short_commit_is_not_a_pin():
+    from rl.eval.suites import HubSource
+
+    for revision in ("main", "6e4ed1a2", "6E4ED1A2A79AF7D8630A6B768EC859CB5AF4D3BE"):
+        with pytest.raises(ValueError, match="not a full 40-hex commit id"):
+            HubSource("HuggingFaceH4/MATH-500", "test", revision)
+
+
+def test_the_local_copy_wins_over_the_hub_dataset(monkeypatch):
+    """With the local folder present no suite asks the hub: a hub source that cannot load changes nothing."""
+    from rl.eval import suites
+
+    for name in ("aime24", "aime25", "amc23", "math500", "gsm8k", "minerva", "ifeval"):
+        before = load_suite(name)
+        broken = suites.HubSource("nobody/no-such-dataset", "test", "0" * 40)
+        monkeypatch.setitem(suites.HUB, name, broken)  # what `records` asks when the local copy is missing
+        assert load_suite(name) == before and len(before) == FULL_SIZES[name]
+
+
+def test_an_unpinned_hub_dataset_says_once_that_it_reads_the_moving_main_branch(
+    tmp_path, monkeypatch, caplog
+):
+    from rl.eval import suites
+
+    monkeypatch.setattr(suites, "_WARNED_UNPINNED", set())
+    monkeypatch.setitem(suites.HUB, "aime25", suites.HubSource("nobody/aime-unpinned", "train"))
+    monkeypatch.setenv("OPEN_QWQ_DATA", str(tmp_path))  # no local copy: the hub is asked (and is offline)
+    with caplog.at_level(logging.WARNING, logger="rl.eval.suites"):
+        for _ in range(2):
+            with pytest.raises(SuiteError, match=r"nobody/aime-unpinned@main \(split train\)"):
+                load_suite("aime25")
+    warnings = [r.getMessage() for r in caplog.records if "moving main branch" in r.getMessage()]
+    assert len(warnings) == 1 and "suite aime25 reads nobody/aime-unpinned" in warnings[0]
+    caplog.clear()
+    with (
+        caplog.at_level(logging.WARNING, logger="rl.eval.suites"),
+        pytest.raises(SuiteError, match="@2fe88a2f1091"),
+    ):
+        load_suite("aime24")  # pinned: asked at its commit, no warning
+    assert not [r for r in caplog.records if "moving main branch" in r.getMessage()]
 
 
 def test_without_a_local_copy_a_suite_asks_the_hub_at_its_revision_and_offline_says_how_to_fetch_it(
