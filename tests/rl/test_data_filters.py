@@ -123,9 +123,20 @@ def test_the_cluster_recipes_pin_every_hub_dataset_and_decontaminate():
         data = yaml.safe_load(path.read_text())["data"]
         assert data["decontaminate"] == ["all"], path
         for src in data["mixture"]:
-            assert src.get("revision"), (
-                f"{path.name}: {src['source']} has no revision"
-            )
+            assert src.get("revision"), f"{path.name}: {src['source']} has no revision"
+
+
+def test_every_scaled_recipe_reads_each_dataset_at_the_32b_recipes_revision():
+    """The 7B and 1.5B recipes are the 32B one scaled down: the same datasets at the same commits, so their
+    published comparisons read the same rows (and a requeue reads what the first run read)."""
+    pinned = {
+        src["source"]: src["revision"]
+        for path in (RECIPES / "qwen2.5-32b").glob("stage*.yaml")
+        for src in yaml.safe_load(path.read_text())["data"]["mixture"]
+    }
+    for path in sorted(RECIPES.glob("qwen2.5-*/stage*.yaml")):
+        for src in yaml.safe_load(path.read_text())["data"]["mixture"]:
+            assert src.get("revision") == pinned[src["source"]], f"{path}: {src['source']}"
 
 
 def test_a_hub_source_is_read_at_its_revision(monkeypatch):
