@@ -232,12 +232,11 @@ def _keyed(key: str | None) -> Callable[[dict, int], dict]:
 
 
 def _minerva(r: dict, i: int) -> dict:
-    """The hub's minervamath rows (question, answer) as the local file's (problem, solution, idx)."""
-    return {
-        "idx": r.get("idx", i),
-        "problem": r.get("problem", r.get("question")),
-        "solution": r.get("solution", r.get("answer")),
-    }
+    """The hub's minervamath rows (question, answer) as the local file's (problem, solution, idx). The bare
+    answer is boxed, as the local solution boxes it: the verifier then reads it whole (a bare gold over 120
+    characters is read as a worked solution, and one of Minerva's became its last term, `2`)."""
+    solution = r["solution"] if "solution" in r else f"\\boxed{{{r['answer']}}}"
+    return {"idx": r.get("idx", i), "problem": r.get("problem", r.get("question")), "solution": solution}
 
 
 def _amc(r: dict, i: int) -> dict:

@@ -230,3 +230,37 @@ def test_hub_rows_become_the_same_rows_as_the_local_copy(tmp_path, monkeypatch):
     (tmp_path / "empty").mkdir()
     assert load_suite("ifeval") == local_ifeval
     assert load_suite("gsm8k") == local_gsm8k
+
+
+def test_the_math_hubs_columns_become_the_local_rows(tmp_path, monkeypatch):
+    """Rows with the columns the pinned hub datasets have (aime_2025: id, problem, answer as text; amc23:
+    id, question, answer, url; minervamath: question and the bare final answer) load as the local copy's
+    rows: same ids and prompts, and the same gold answer once the verifier reads it."""
+    from rl.eval import suites
+    from verifiers.math.extract import extract_gold
+
+    def local(name: str) -> list[dict]:
+        folder = "minerva_math" if name == "minerva" else name
+        return suites.read_jsonl(suites.data_dir() / "math" / folder / "test.jsonl")
+
+    hub_rows = {
+        "aime25": [
+            {"id": int(r["id"]), "problem": r["problem"], "answer": str(r["answer"])} for r in local("aime25")
+        ],
+        "amc23": [
+            {"id": r["id"], "question": r["question"], "answer": r["answer"], "url": r["url"]}
+            for r in local("amc23")
+        ],  # fmt: skip
+        "minerva": [
+            {"question": r["problem"], "answer": extract_gold(r["solution"])} for r in local("minerva")
+        ],
+    }
+    expected = {name: load_suite(name) for name in hub_rows}
+    for name, rows in hub_rows.items():
+        monkeypatch.setitem(suites.HUB, name, suites.HubSource(hub_copy(tmp_path, name, rows), "train"))
+    monkeypatch.setenv("OPEN_QWQ_DATA", str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    for name in hub_rows:
+        got = load_suite(name)
+        assert [(r["id"], r["prompt"]) for r in got] == [(r["id"], r["prompt"]) for r in expected[name]], name
+        assert [extract_gold(r["answer"]) for r in got] == [extract_gold(r["answer"]) for r in expected[name]]
