@@ -57,9 +57,13 @@ def test_livecodebench_unavailable_says_what_works(tmp_path):
 
 
 def test_the_hub_files_are_read_at_the_pinned_commit():
+    """huggingface_hub's own parser reads each `hf://` path as the dataset's file at the pinned commit."""
+    from huggingface_hub import parse_hf_uri
+
     from rl.eval.suites import HUB, LCB_FILES, lcb_hub_files
 
-    files = lcb_hub_files()
-    at = f"hf://datasets/livecodebench/code_generation_lite@{HUB['livecodebench'].revision}/"
-    assert len(files) == len(LCB_FILES) == 6 and all(f.startswith(at) for f in files)
-    assert files[-1].endswith("/test6.jsonl")
+    uris = [parse_hf_uri(f) for f in lcb_hub_files()]
+    assert [(u.type, u.id, u.revision) for u in uris] == [
+        ("dataset", "livecodebench/code_generation_lite", HUB["livecodebench"].revision)
+    ] * len(LCB_FILES)
+    assert [u.path_in_repo for u in uris] == list(LCB_FILES)
