@@ -55,6 +55,14 @@ def recipe_items(recipe: Any) -> list[Item]:
         if is_hub_id(src.source):
             why = f"{recipe.stage}: data.mixture.{i}"
             items.append(Item("dataset", src.source, src.revision, why, subset=src.subset, split=src.split))
+    if recipe.data.decontaminate:  # the evaluation problems training prompts are checked against
+        from rl.eval.suites import HUB, PROBLEM_TEXTS
+
+        names = list(PROBLEM_TEXTS) if "all" in recipe.data.decontaminate else recipe.data.decontaminate
+        for name in (n for n in names if n in HUB):
+            hub = HUB[name]
+            why = f"{recipe.stage}: data.decontaminate ({name})"
+            items.append(Item("dataset", hub.repo_id, hub.revision, why, hub.subset, hub.split))
     return items
 
 

@@ -144,6 +144,8 @@ HUB: dict[str, HubSource] = {
     "livecodebench": HubSource(
         "livecodebench/code_generation_lite", "test", "0fe84c3912ea0c4d4a78037083943e8f0c4dd505"
     ),
+    # Decontamination only (not a suite): 674 English text-only open-ended problems, `question` as locally.
+    "olympiadbench": HubSource("math-ai/olympiadbench", "test", "4faaf1e6ec17d11a4218a9bf4c049ecaf954dd84"),
 }
 _WARNED_UNPINNED: set[str] = set()
 
@@ -481,9 +483,12 @@ def load_suite(name: str, limit: int | None = None) -> list[Row]:
     return rows[:limit] if limit is not None else rows
 
 
-# Decontamination (rl.decontam): each suite's problems as written, without the instructions our prompts add.
-def _problems(suite: str, field: str) -> Callable[[], list[str]]:
-    return lambda: [str(r[field]) for r in read_jsonl(data_dir() / "math" / suite / "test.jsonl")]
+# Decontamination (rl.decontam): each suite's problems as written, without the instructions our prompts add,
+# read as the suites read them: the local copy when there is one, else the pinned hub dataset.
+def _problems(
+    suite: str, field: str, folder: str | None = None, shape: Callable[[dict, int], dict] = lambda r, i: r
+) -> Callable[[], list[str]]:
+    return lambda: [str(r[field]) for r in records(suite, f"math/{folder or suite}/test.jsonl", shape)]
 
 
 def _humaneval_problems() -> list[str]:
@@ -499,13 +504,13 @@ def _bfcl_problems() -> list[str]:
 PROBLEM_TEXTS: dict[str, Callable[[], list[str]]] = {
     "aime24": _problems("aime24", "problem"),
     "aime25": _problems("aime25", "problem"),
-    "amc23": _problems("amc23", "problem"),
+    "amc23": _problems("amc23", "problem", shape=_amc),
     "math500": _problems("math500", "problem"),
     "gsm8k": _problems("gsm8k", "question"),
-    "minerva": _problems("minerva_math", "problem"),
+    "minerva": _problems("minerva", "problem", "minerva_math", _minerva),
     "olympiadbench": _problems("olympiadbench", "question"),
     "humaneval": _humaneval_problems,
-    "ifeval": lambda: [r["prompt"] for r in read_jsonl(data_dir() / "ifeval" / "input_data.jsonl")],
+    "ifeval": lambda: [r["prompt"] for r in records("ifeval", "ifeval/input_data.jsonl")],
     "bfcl": _bfcl_problems,
 }
 
