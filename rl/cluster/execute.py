@@ -37,9 +37,8 @@ class Process:
         self.step = step
         Path(step.log).parent.mkdir(parents=True, exist_ok=True)
         self.log: IO = open(step.log, "a")  # noqa: SIM115 - closed in stop()
-        self.log_start = (
-            self.log.tell()
-        )  # logs are appended to (teardown, reruns): this step's lines start here
+        # Logs are appended to (the teardown's, a rerun's): this step's own lines start here.
+        self.log_start = self.log.tell()
         env = {**os.environ, "PATH": env_path, **step.env}
         print(f"[node {node}] {step.kind}: {step.shell()}  (log: {step.log})", flush=True)
         self.proc = subprocess.Popen(
