@@ -19,18 +19,16 @@ NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
 FALLBACK = "warning: no Docker engine reachable on this node: starting the bare sandbox server instead"
 
 
-def sandbox_servers(port: int) -> list[psutil.Process]:
-    """Live `python -m sandbox serve` processes listening on `port` (none once torn down)."""
+def left_behind(state: Path) -> list[str]:
+    """Live processes that inherited this run's SANDBOX_STATE: the launcher's steps, the bare servers and
+    their execution slots all carry it, so after the run there must be none."""
     found = []
     for p in psutil.process_iter(["cmdline", "status"]):
-        cmd = p.info["cmdline"] or []
-        if (
-            p.info["status"] != psutil.STATUS_ZOMBIE
-            and "serve" in cmd
-            and str(port) in cmd
-            and "sandbox" in cmd
-        ):
-            found.append(p)
+        try:
+            if p.info["status"] != psutil.STATUS_ZOMBIE and p.environ().get("SANDBOX_STATE") == str(state):
+                found.append(" ".join(p.info["cmdline"] or []))
+        except psutil.Error:
+            continue
     return found
 
 
@@ -63,4 +61,4 @@ def test_a_node_without_docker_launches_on_bare_sandbox_servers_with_one_warning
     assert (run / "checkpoint-1").is_dir() and f"sandbox.url=http://127.0.0.1:{port}" in console
     # Teardown stopped it: no server process, no state file left for a later `down` to find.
     assert "removed 0 container(s) and 1 bare server(s)" in (run / "logs" / "sandbox-node0.log").read_text()
-    assert sandbox_servers(port) == [] and not list(state.glob("*.json"))
+    assert left_behind(state) == [] and not list(state.glob("*.json"))
