@@ -39,6 +39,8 @@ SAME = [
     ("\\emptyset", "no solution"),
     ("\\infty", "\\infty"),
     ("10", "10^{10^{10}}-10^{10^{10}}+10"),
+    ("\\sum_{i=1}^{n} i^2", "\\frac{n(n+1)(2n+1)}{6}"),  # a summation index i is no imaginary unit
+    ("i^2", "-1"),  # a free i is
 ]
 DIFFERENT = [
     ("\\frac{1}{3}", "0.333"),
@@ -52,6 +54,8 @@ DIFFERENT = [
     ("\\infty", "-\\infty"),
     ("x^2+2x+1", "(x+1)^3"),
     ("12:00", "1:00"),
+    ("\\sum_{i=1}^{n} i^2", "\\frac{n(n+1)}{2}"),
+    ("i^2", "1"),
 ]
 
 

@@ -165,10 +165,16 @@ def _has_float(x: Basic) -> bool:
 _UNEVALUATED = (sympy.Sum, sympy.Product, sympy.Integral, sympy.Limit, sympy.Derivative)
 
 
+def _aliased(x: Basic) -> Basic:
+    """A free `i`, `e`, `pi` is the constant; a summation index `i` stays a variable (`\\sum_{i=1}^n i^2`)."""
+    names = {s: v for s, v in _ALIASES.items() if s in x.free_symbols}
+    return x.xreplace(names) if names else x
+
+
 def _scalar_equal(g: Basic, a: Basic) -> bool:
     if g == a or sympy.srepr(g) == sympy.srepr(a):  # same tree: same names, same structure
         return True
-    g, a = g.xreplace(_ALIASES), a.xreplace(_ALIASES)
+    g, a = _aliased(g), _aliased(a)
     if g == a:
         return True
     if g in (S.Infinity, S.NegativeInfinity, S.ComplexInfinity) or a in (
