@@ -3,7 +3,8 @@
 The same server as the containers (`python -m sandbox serve`, which isolates every execution itself with
 namespaces, seccomp, rlimits and a memory cgroup), one process per replica on the addresses `up` would
 use, detached so that `up` returns like it does with containers. Their pids are kept in a state file per
-`up` (`$SANDBOX_STATE` or the temp dir), which `down` reads to stop them again.
+`up` (`$SANDBOX_STATE` or the temp dir, shared by every job on the machine), which `down` reads to stop
+them again: those of one `up`, of the `up`s at one port or socket, or (no address given) all of them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sandbox.container import replica_addresses
+from sandbox.container import address_label, replica_addresses
 
 STATE = Path(os.environ.get("SANDBOX_STATE", Path(tempfile.gettempdir()) / "open-qwq-sandbox"))
 
@@ -52,7 +53,8 @@ def up_bare(
                     start_new_session=True,
                 )
             )
-    _state_file(replicas, port, socket).write_text(json.dumps({"pids": [p.pid for p in procs], "urls": urls}))
+    state = {"pids": [p.pid for p in procs], "urls": urls, "address": address_label(port, socket)}
+    _state_file(replicas, port, socket).write_text(json.dumps(state))
     for url, proc, name in zip(urls, procs, names, strict=True):
         try:
             wait_healthy(url, 120.0, proc)
@@ -62,14 +64,23 @@ def up_bare(
     return urls
 
 
-def down_bare(replicas: int | None = None, port: int = 8000, socket: str | None = None) -> int:
-    """Stop the bare servers of one `up` (or of every `up` without `replicas`); returns how many."""
-    files = [_state_file(replicas, port, socket)] if replicas is not None else sorted(STATE.glob("*.json"))
+def down_bare(replicas: int | None = None, port: int | None = None, socket: str | None = None) -> int:
+    """Stop bare servers, as `container.down` removes containers: with `replicas`, those of the `up` with
+    these arguments; with only a port or socket, those of every `up` there (another job's stay up); with
+    none, every one on this machine. Returns how many."""
+    if replicas is not None:
+        files = [_state_file(replicas, 8000 if port is None else port, socket)]
+    else:
+        files = sorted(STATE.glob("*.json"))
+    address = address_label(port, socket) if replicas is None and (port, socket) != (None, None) else None
     stopped = 0
     for path in files:
         try:
-            pids = json.loads(path.read_text())["pids"]
+            state = json.loads(path.read_text())
+            pids = state["pids"]
         except (OSError, ValueError, KeyError):
+            continue
+        if address is not None and state.get("address") != address:
             continue
         for pid in pids:
             try:

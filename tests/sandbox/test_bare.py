@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from sandbox import free_port
 
@@ -58,3 +59,25 @@ def test_up_without_docker_and_without_the_fallback_still_fails_naming_docker(tm
     up = sandbox_cli("up", "--port", str(free_port()), state=tmp_path, env=NO_ENGINE)
     assert up.returncode != 0
     assert "Docker engine" in up.stderr
+
+
+def test_down_at_one_port_stops_only_the_bare_servers_up_started_there(tmp_path):
+    """Two jobs' bare replicas on one machine share the state dir: `down --port P` (no --replicas) stops the
+    one at P; the other job's replica keeps answering."""
+    ports = free_port(), free_port()
+    try:
+        for port in ports:
+            up = sandbox_cli(
+                "up", "--port", str(port), "--workers", "1", "--fallback-bare", state=tmp_path, env=NO_ENGINE
+            )
+            assert up.returncode == 0, up.stderr
+        down = sandbox_cli("down", "--port", str(ports[0]), state=tmp_path, env=NO_ENGINE)
+        assert down.returncode == 0, down.stderr
+        assert "1 bare server(s)" in down.stdout
+        assert httpx.get(f"http://127.0.0.1:{ports[1]}/health", timeout=30).status_code == 200
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{ports[0]}/health", timeout=30)
+    finally:
+        everything = sandbox_cli("down", state=tmp_path, env=NO_ENGINE)
+    assert "1 bare server(s)" in everything.stdout
+    assert not list(tmp_path.glob("*.json"))
