@@ -285,6 +285,10 @@ def extract_answer(completion: str, think_prefill: bool = False) -> str | None:
     return ans
 
 
+# A word of a sentence: letters not part of a LaTeX command (`\omega`, `\sqrt`) or a single symbol.
+_PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
+
+
 def extract_gold(gold: str) -> str | None:
     """The reference answer from a dataset's gold field: bare LaTeX, a boxed value, or a worked solution."""
     if not isinstance(gold, str) or not gold.strip():
@@ -304,6 +308,6 @@ def extract_gold(gold: str) -> str | None:
     if "####" in gold:
         return gold.rsplit("####", 1)[1].strip() or None
     text = gold.strip()
-    if len(text) <= 120 and "\n" not in text and text.count(". ") == 0:
-        return text
+    if "\n" not in text and ". " not in text and (len(text) <= 120 or len(_PROSE_WORD.findall(text)) < 6):
+        return text  # bare LaTeX, however long: read as a solution, its last term would become the gold
     return _phrase_answer(text) or _last_expression(text)
