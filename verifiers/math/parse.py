@@ -1,4 +1,4 @@
-"""Turn an extracted answer string into sympy objects (via latex2sympy2_extended), plus a text key.
+"""Turn an extracted answer string into sympy objects (via `verifiers.math.latex`), plus a text key.
 
 `normalize` is plain string work (cheap, safe anywhere); `parse` calls the LaTeX parser and must run
 inside a worker process, where a hard timeout can stop it.
@@ -10,7 +10,8 @@ import contextlib
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import lru_cache
+
+from verifiers.math.latex import latex_to_sympy
 
 _DELIMS = (("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$"))
 _TEXT_CMD = re.compile(
@@ -373,56 +374,6 @@ def is_time(s: str) -> bool:
     return bool(_TIME.match(s))
 
 
-@lru_cache(maxsize=1)
-def _converters():
-    """latex2sympy2_extended's converter twice: with ANTLR's fast SLL prediction, and with full LL.
-
-    Most of a parse's time is ANTLR's full-context (LL) prediction. The standard two-stage strategy
-    tries SLL first, which gives the same tree whenever it succeeds, and falls back to LL on error.
-    """
-    import sympy
-    from antlr4.atn.PredictionMode import PredictionMode
-    from latex2sympy2_extended.latex2sympy2 import ConversionConfig, _Latex2Sympy
-
-    class _LL(_Latex2Sympy):
-        def parse_number(self, text: str):
-            # The library's sympy.Number(text) goes through sympify's eval; direct constructors cost
-            # microseconds instead of a millisecond per number.
-            text = text.replace(",", "")
-            if text.isdigit():
-                return sympy.Integer(text)
-            if re.fullmatch(r"\d*\.\d+|\d+\.\d*", text):
-                # A decimal is the exact number its digits write: 0.375 is 3/8, and no number of
-                # digits makes a decimal equal to sqrt(3) or 2/7 (see `verifiers.math.equivalence`).
-                return sympy.Rational(text)
-            return super().parse_number(text)
-
-    class _SLL(_LL):
-        def create_parser(self, latex_str: str):
-            parser = super().create_parser(latex_str)
-            parser._interp.predictionMode = PredictionMode.SLL
-            return parser
-
-    # Case matters in mathematics: `2N` is not `2n` (the library lower-cases every symbol by default).
-    config = ConversionConfig(lowercase_symbols=False)
-    return _SLL(config=config), _LL(config=config)
-
-
-@lru_cache(maxsize=4096)
-def _latex_to_sympy(s: str):
-    from latex2sympy2_extended import NormalizationConfig, normalize_latex
-
-    config = NormalizationConfig(
-        basic_latex=True, units=False, malformed_operators=True, nits=True, boxed="none"
-    )
-    s = normalize_latex(s, config)
-    fast, full = _converters()
-    try:
-        return fast.parse(s)
-    except Exception:  # a syntax error under SLL may still parse under LL
-        return full.parse(s)
-
-
 def decimal_comma(s: str, gold: bool) -> str | None:
     """`2,74` and `0,111` read as decimals (a European answer), offered as a second reading.
 
@@ -476,7 +427,7 @@ def parse(answer: Answer, gold: bool = False) -> Answer:
         import sympy
 
         try:
-            answer.exprs.append(sympy.Or(*(_latex_to_sympy(p) for p in parts)))
+            answer.exprs.append(sympy.Or(*(latex_to_sympy(p) for p in parts)))
             return answer
         except Exception:  # noqa: S110 - not a disjunction sympy can read: try the other readings
             pass
@@ -495,12 +446,12 @@ def parse(answer: Answer, gold: bool = False) -> Answer:
         readings.insert(0, alt)
     for reading in readings:
         try:
-            answer.exprs.append(_latex_to_sympy(reading))
+            answer.exprs.append(latex_to_sympy(reading))
         except Exception:  # the parser raises many types on model text; an unparseable reading is skipped
             continue
     # An unknown command (`\\zzz`) sinks the whole parse; as a last resort, read it as a name.
     bare = re.sub(r"\\([a-zA-Z]{3,})\b(?!\s*[{(\[])", r"\1", s)
     if not answer.exprs and bare != s:
         with contextlib.suppress(Exception):  # as above
-            answer.exprs.append(_latex_to_sympy(bare))
+            answer.exprs.append(latex_to_sympy(bare))
     return answer
