@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from rl.pins import is_hub_id
+from rl.pins import MODEL_FILES, is_hub_id
 
 
 @dataclass(frozen=True)
@@ -103,11 +103,7 @@ def fetch(item: Item) -> None:
     if item.kind == "model":
         from huggingface_hub import snapshot_download
 
-        snapshot_download(
-            item.repo_id,
-            revision=item.revision,
-            allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt", "*.tiktoken", "*.py", "*.jinja"],
-        )
+        snapshot_download(item.repo_id, revision=item.revision, allow_patterns=MODEL_FILES)
     else:
         from datasets import load_dataset
 

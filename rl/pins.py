@@ -14,6 +14,8 @@ from pathlib import Path
 log = logging.getLogger("rl.pins")
 
 COMMIT = re.compile(r"[0-9a-f]{40}")
+# What a model load reads: weights, config, tokenizer and chat template (not other formats' weights).
+MODEL_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.tiktoken", "*.py", "*.jinja"]
 _WARNED: set[str] = set()
 
 
@@ -32,6 +34,18 @@ def is_hub_id(name: str | None) -> bool:
     if not name or name.startswith((".", "/", "local:", "http://", "https://", "unix:")):
         return False
     return name.count("/") == 1 and not Path(name).exists()
+
+
+def pinned_snapshot(name: str, revision: str | None) -> str:
+    """The local directory of hub model `name` at `revision` (fetched once into the HF cache, read from it
+    offline); `name` itself when it is a local path or unpinned. Loading from this directory makes every
+    reader in the process use the commit: TRL's colocated vLLM loads `model.name_or_path` with no revision,
+    which for a model loaded by hub id is the id, i.e. `main`."""
+    if revision is None or not is_hub_id(name):
+        return name
+    from huggingface_hub import snapshot_download
+
+    return snapshot_download(name, revision=revision, allow_patterns=MODEL_FILES)
 
 
 def warn_if_unpinned(name: str | None, revision: str | None, key: str) -> None:

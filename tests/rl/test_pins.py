@@ -72,21 +72,26 @@ import json, sys
 from rl.download import build_plan, fetch
 from rl.recipe import load_recipe
 from rl.rewards import resolve
-from rl.train import load_model
+from rl.pins import pinned_snapshot
+from rl.train import build_trainer
 from transformers import AutoTokenizer
 
-recipe = load_recipe(sys.argv[1], sys.argv[2:])
-out = {}
-def attempt(name, fn):
-    try:
-        out[name] = fn()
-    except Exception as e:
-        out[name] = type(e).__name__
-attempt("download", lambda: [fetch(i) or i.repo_id for i in build_plan([sys.argv[1]], sys.argv[2:], [])])
-attempt("policy", lambda: type(load_model(recipe, recipe.model_path)).__name__)
-attempt("tokenizer", lambda: type(AutoTokenizer.from_pretrained(recipe.model_path, revision=recipe.model.revision)).__name__)
-attempt("reward", lambda: resolve("reward_model", recipe)(["</think>Paris."], prompts=["Capital of France?"]))
-print(json.dumps(out))
+def loads(overrides):
+    recipe, out = load_recipe(sys.argv[1], overrides), {}
+    def attempt(name, fn):
+        try:
+            out[name] = fn()
+        except Exception as e:
+            out[name] = type(e).__name__
+    attempt("download", lambda: [fetch(i) or i.repo_id for i in build_plan([sys.argv[1]], overrides, [])])
+    path = pinned_snapshot(recipe.model_path, recipe.model.revision)
+    attempt("policy", lambda: build_trainer(recipe).model.name_or_path)  # what TRL's colocated vLLM loads
+    attempt("tokenizer", lambda: type(AutoTokenizer.from_pretrained(path, revision=recipe.model.revision)).__name__)
+    attempt("reward", lambda: resolve("reward_model", recipe)(["</think>Paris."], prompts=["Capital of France?"]))
+    return out
+
+dtype = ["model.dtype=float32", "wandb.enabled=false", f"output_dir={sys.argv[2]}"]
+print(json.dumps([loads(dtype), loads(dtype + ["model.revision=null", "reward_model.revision=null"])]))
 """
 
 
@@ -102,18 +107,14 @@ def test_the_pinned_commit_is_what_the_trainer_the_reward_model_and_rl_download_
     _cache(tmp_path / "hf", "acme/policy", tiny)
     _cache(tmp_path / "hf", "acme/rm", rm)
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
-
-    def run(*overrides: str) -> dict:
-        argv = [sys.executable, "-c", LOADS, str(write(tmp_path, STAGE2)), "model.dtype=float32", *overrides]
-        done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-3000:]
-        return json.loads(done.stdout.strip().splitlines()[-1])
-
-    pinned = run()
+    argv = [sys.executable, "-c", LOADS, str(write(tmp_path, STAGE2)), str(tmp_path / "run")]
+    done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    pinned, unpinned = json.loads(done.stdout.strip().splitlines()[-1])
     assert pinned["download"] == ["acme/policy", "acme/rm"]
-    assert pinned["policy"] == "Qwen2ForCausalLM" and pinned["tokenizer"].startswith("Qwen2Tokenizer")
+    assert pinned["policy"].endswith(f"models--acme--policy/snapshots/{PINNED}")
+    assert pinned["tokenizer"].startswith("Qwen2Tokenizer")
     assert len(pinned["reward"]) == 1 and pinned["reward"][0] is not None
     # Control: without the pins every load asks for `main`, whose commit the cache does not hold.
-    unpinned = run("model.revision=null", "reward_model.revision=null")
     assert unpinned["download"] != pinned["download"] and unpinned["policy"] != pinned["policy"]
     assert unpinned["tokenizer"] != pinned["tokenizer"] and unpinned["reward"] == [None]
