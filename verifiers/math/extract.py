@@ -13,7 +13,11 @@ from verifiers.completion import TURN_END, final_answer
 _BOX_OPEN = re.compile(r"\\(?:boxed|fbox|framebox)\s*")
 # Text allowed between two boxes that together list one answer: "\boxed{1}, \boxed{2} and \boxed{3}".
 _JOIN_WORDS = {"and", "for", "part", "parts", "the", "a", "b", "c", "d", "respectively", "or"}
+# The lookahead names every first letter an alternative can start with (case-blind, like the rest): it
+# changes no match, but lets the scan skip other positions at C speed instead of trying every branch at
+# each character (4x on long completions, where this scan was the caller's largest cost).
 _PHRASE = re.compile(
+    r"(?=[#ftar最答정о])"
     r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|answer\s+is\s*:|####"
     # The same statement in the languages a multilingual model answers in.
     r"|(?:最终)?答案\s*(?:是|为|[:：])|答え\s*[:：は]|정답\s*[:：은는]|\bответ\s*[:：]|\brespuesta\s*(?:final\s*)?[:：]"
