@@ -59,3 +59,21 @@ def warn_if_unpinned(name: str | None, revision: str | None, key: str) -> None:
             name,
             key,
         )
+
+
+def model_argument(text: str) -> str:
+    """What a command-line `--model` loads: a local path as given, `owner/name@COMMIT` from the hub at that
+    commit (its snapshot folder), an unpinned hub id with a warning. ValueError names a bad revision."""
+    name, at, revision = text.partition("@")
+    if not at or not is_hub_id(name):
+        if is_hub_id(text):
+            log.warning(
+                "--model %s reads the hub at the moving main branch: pin it as %s@<full commit id>",
+                text,
+                text,
+            )
+        return text
+    problem = revision_problem(revision)
+    if problem:
+        raise ValueError(f"--model {text}: {problem}")
+    return pinned_snapshot(name, revision)

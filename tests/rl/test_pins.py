@@ -118,3 +118,33 @@ def test_the_pinned_commit_is_what_the_trainer_the_reward_model_and_rl_download_
     # Control: without the pins every load asks for `main`, whose commit the cache does not hold.
     assert unpinned["download"] != pinned["download"] and unpinned["policy"] != pinned["policy"]
     assert unpinned["tokenizer"] != pinned["tokenizer"] and unpinned["reward"] == [None]
+
+
+CLI_PINS = """
+import sys
+from rl.pins import model_argument
+print(model_argument(sys.argv[1] + "@" + sys.argv[2]))
+"""
+
+
+def test_command_line_models_are_pinned_as_id_at_commit(tmp_path, caplog, capsys):
+    """`rl eval --model` / `rl filter --model`: ID@COMMIT reads that snapshot; a bad pin is one error."""
+    from rl.eval.evaluate import main as rl_eval
+    from rl.pins import model_argument
+
+    _cache(tmp_path / "hf", "acme/policy", REPO / "recipes")  # any folder: only the snapshot path is read
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    argv = [sys.executable, "-c", CLI_PINS, "acme/policy", PINNED]
+    done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith(f"models--acme--policy/snapshots/{PINNED}")
+    local = tmp_path / "ckpt@1"
+    local.mkdir()
+    assert model_argument(str(local)) == str(local)  # a path is loaded as given, '@' and all
+    with caplog.at_level(logging.WARNING, logger="rl.pins"):
+        assert model_argument("acme/policy") == "acme/policy"
+    assert "moving main branch" in caplog.text
+    with pytest.raises(ValueError, match="full 40-hex commit"):
+        model_argument("acme/policy@main")
+    assert rl_eval(["--model", "acme/policy@8faed76", "--suites", "gsm8k", "--limit", "1"]) == 2
+    assert "error: --model acme/policy@8faed76: revision '8faed76' is not a full" in capsys.readouterr().err
