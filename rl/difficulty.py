@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import dataclasses
 import json
 import sys
 from collections import Counter
@@ -74,7 +75,10 @@ def estimate(
         batch = max(1, getattr(backend, "batch_size", 8))
         for start in tqdm(range(0, len(rendered), batch), desc=f"pass rates ({samples} samples per prompt)"):
             part = rendered.select(range(start, min(start + batch, len(rendered))))
-            completions = backend.generate(list(part["prompt"]), sampling, samples)
+            # A seed of its own per batch: with one seed for all, the k-th prompt of every batch draws the
+            # same random numbers, and its estimate follows its place in the batch, not its difficulty.
+            step = dataclasses.replace(sampling, seed=seed + start)
+            completions = backend.generate(list(part["prompt"]), step, samples)
             for j, row in enumerate(part):
                 fns = rewards.get(row["task"], [])
                 rate = None
