@@ -1,8 +1,8 @@
 """`python -m rl filter RECIPE --model PATH --samples K`: each prompt's pass rate under a model, for
 difficulty filtering.
 
-A GRPO group whose K completions all score the same has zero advantage and teaches nothing (TRL logs the
-share of such groups as `frac_reward_zero_std`): prompts the model always solves or never solves waste
+A GRPO group whose K completions all score the same has zero advantage and teaches nothing (training logs
+the share of such groups as `frac_group_reward_zero_std`, rl.metrics): prompts the model always solves or never solves waste
 generation. This command samples K completions per prompt with the recipe's own sampling settings (vLLM
 when installed with a GPU, transformers otherwise), scores them with the recipe's verifier for the row's
 task (math_accuracy, code_execution, ifeval, tool_call), and writes `{"key", "pass_rate", ...}` per prompt
