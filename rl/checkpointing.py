@@ -8,6 +8,11 @@ requeues the job and the next run resumes from that checkpoint. A SIGUSR1 sent t
 itself does the same (a run started by hand). The ranks agree on the step to stop at with one all-reduce,
 so none waits in a collective the others have left.
 
+Resume at the end: a job killed after its last checkpoint (checkpoint-N, N = max_steps) but before its final
+model is on disk resumes from checkpoint-N. transformers runs a step of its loop before it looks at
+max_steps, so that resume would train step N+1 (a metrics row and a checkpoint past the end);
+`EndAtMaxSteps` leaves training at once instead, and the stage goes on to its final save.
+
 Final save (`save_final_model`):
 - FSDP checkpoints are sharded (`SHARDED_STATE_DICT`, fast to write and to resume from), and with that
   setting `Trainer.save_model` writes no weights at all; the final save switches to a full state dict.
@@ -74,6 +79,27 @@ class StopForRequeue(TrainerCallback):
             control.should_save = True
             control.should_training_stop = True
             self.stopped_at = state.global_step
+        return control
+
+
+class TrainingComplete(Exception):
+    """The checkpoint resumed from already reached max_steps: only the final save is left."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__(f"training already reached its last step ({step})")
+        self.step = step
+
+
+class EndAtMaxSteps(TrainerCallback):
+    """Raise TrainingComplete when training begins at max_steps (see the module docstring).
+
+    By `on_train_begin` the Trainer has loaded the checkpoint's weights on every backend (plain, FSDP,
+    DeepSpeed, LoRA), so the final save that follows writes the trained model. Every rank reads the same
+    trainer state, so all of them leave together."""
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        if 0 < state.max_steps <= state.global_step:
+            raise TrainingComplete(state.global_step)
         return control
 
 

@@ -27,6 +27,7 @@ class Item:
     why: str  # the recipe key or suite that needs it
     subset: str | None = None
     split: str | None = None
+    files: tuple[str, ...] = ()  # read with the `json` builder instead (`hf://` paths at the revision)
 
     def line(self) -> str:
         at = f"@{self.revision[:12]}" if self.revision else " (main)"
@@ -53,13 +54,21 @@ def recipe_items(recipe: Any) -> list[Item]:
     for i, src in enumerate(recipe.data.mixture):
         if is_hub_id(src.source):
             why = f"{recipe.stage}: data.mixture.{i}"
-            items.append(Item("dataset", src.source, None, why, subset=src.subset, split=src.split))
+            items.append(Item("dataset", src.source, src.revision, why, subset=src.subset, split=src.split))
+    if recipe.data.decontaminate:  # the evaluation problems training prompts are checked against
+        from rl.eval.suites import HUB, PROBLEM_TEXTS
+
+        names = list(PROBLEM_TEXTS) if "all" in recipe.data.decontaminate else recipe.data.decontaminate
+        for name in (n for n in names if n in HUB):
+            hub = HUB[name]
+            why = f"{recipe.stage}: data.decontaminate ({name})"
+            items.append(Item("dataset", hub.repo_id, hub.revision, why, hub.subset, hub.split))
     return items
 
 
 def suite_items(names: list[str]) -> list[Item]:
     """The hub datasets of evaluation suites (a suite read from a package or the local folder needs none)."""
-    from rl.eval.suites import SUITES, SuiteError
+    from rl.eval.suites import SUITES, SuiteError, lcb_hub_files
 
     items = []
     for name in names:
@@ -67,8 +76,10 @@ def suite_items(names: list[str]) -> list[Item]:
             raise SuiteError(f"unknown suite {name!r}; available: {', '.join(SUITES)}")
         hub = SUITES[name].hub
         if hub is not None:
+            # LiveCodeBench's loading script is refused by datasets >= 4: fetch its files as the suite reads them
+            files = tuple(lcb_hub_files(hub)) if name == "livecodebench" else ()
             items.append(
-                Item("dataset", hub.repo_id, hub.revision, f"eval suite {name}", hub.subset, hub.split)
+                Item("dataset", hub.repo_id, hub.revision, f"eval suite {name}", hub.subset, hub.split, files)
             )
     return items
 
@@ -105,7 +116,10 @@ def fetch(item: Item) -> None:
     else:
         from datasets import load_dataset
 
-        load_dataset(item.repo_id, item.subset, split=item.split, revision=item.revision)
+        if item.files:
+            load_dataset("json", data_files=list(item.files), split="train")
+        else:
+            load_dataset(item.repo_id, item.subset, split=item.split, revision=item.revision)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,8 @@
 
 Each line holds `step` plus everything the trainer logged at that step (for GRPO: `reward`, `reward_std`,
 `rewards/<name>/mean`, `rewards/<name>/failed`, `completions/mean_length`, `kl`, ...). On resume the lines
-past the checkpoint's step are dropped first, so a killed-and-restarted run has one line per step.
+past the checkpoint's step (and a line cut short by the kill) are dropped first, so a killed-and-restarted run
+has one line per step (a run resumed at max_steps trains no further step: rl.checkpointing.EndAtMaxSteps).
 The wandb completions table is TRL's own (`log_completions`), switched on by rl.train with wandb; TRL puts
 every completion of the step in it and in `completions/completions_<step>.parquet` (384 chains of up to
 16k tokens per step in the 32B recipe), so `bound_completion_logs` keeps a fixed-size sample instead.
@@ -55,8 +56,10 @@ class MetricsCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         if not state.is_world_process_zero or not self.path.exists():
             return
-        # Resumed (global_step > 0) or restarted from scratch (0): keep only lines up to where training resumes.
-        kept = [row for row in read_metrics(self.path) if row.get("step", 0) <= state.global_step]
+        # Resumed (global_step > 0) or restarted from scratch (0): keep only lines up to where training
+        # resumes, and drop a last line the killed run left cut short.
+        rows = read_jsonl(self.path, skip_invalid=True)
+        kept = [row for row in rows if row.get("step", 0) <= state.global_step]
         self.path.write_text("".join(json.dumps(row) + "\n" for row in kept))
 
     def on_log(self, args, state, control, logs=None, **kwargs):

@@ -31,7 +31,14 @@ def run_stage(recipe: Recipe, callbacks: list[Any] | None = None) -> Path:
     The services its rewards need are checked (a single process starts its own sandbox) before any model
     loads; a reward that keeps failing mid-run stops it with rl.services.RewardFailureError.
     """
-    from rl.checkpointing import StopForRequeue, StoppedForRequeue, save_final_model, stop_file_from_env
+    from rl.checkpointing import (
+        EndAtMaxSteps,
+        StopForRequeue,
+        StoppedForRequeue,
+        TrainingComplete,
+        save_final_model,
+        stop_file_from_env,
+    )
     from rl.console import quiet_libraries
     from rl.services import stage_services
 
@@ -43,12 +50,15 @@ def run_stage(recipe: Recipe, callbacks: list[Any] | None = None) -> Path:
         stage_services(recipe),
         StopForRequeue(stop_file_from_env()) as stop,
     ):
-        trainer = build_trainer(recipe, [*(callbacks or []), stop])
+        trainer = build_trainer(recipe, [*(callbacks or []), stop, EndAtMaxSteps()])
         resume = last_checkpoint(run_dir)
         if resume is not None:
             print(f"resuming {run_dir} from {resume.name}", file=sys.stderr)
         try:
-            trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+            try:
+                trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+            except TrainingComplete as done:  # killed after its last checkpoint: no step past max_steps
+                print(f"checkpoint-{done.step} is the last step: writing the final model", file=sys.stderr)
             if stop.stopped_at is not None:
                 raise StoppedForRequeue(stop.stopped_at, run_dir / f"checkpoint-{stop.stopped_at}")
             save_final_model(trainer, run_dir, recipe.model_path, recipe.model.revision)

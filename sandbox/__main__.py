@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument(
         "--queue", type=int, default=None, help="judgments admitted at once before 429 (default: 4096)"
     )
+    s.add_argument(
+        "--parent", type=int, default=None, help="stop when the process with this pid (our parent) dies"
+    )
     u = sub.add_parser("up", help="run the server in Docker containers (builds the image when missing)")
     u.add_argument("--replicas", type=int, default=1, help="containers to start (default 1)")
     g = u.add_mutually_exclusive_group()
@@ -58,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.cmd == "serve":
         from sandbox.server import serve
 
-        serve(a.host, a.port, a.socket, a.workers, a.queue)
+        serve(a.host, a.port, a.socket, a.workers, a.queue, a.parent)
         return 0
     from sandbox import container
 

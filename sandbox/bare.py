@@ -2,12 +2,17 @@
 
 The same server as the containers (`python -m sandbox serve`, which isolates every execution itself with
 namespaces, seccomp, rlimits and a memory cgroup), one process per replica on the addresses `up` would
-use, detached so that `up` returns like it does with containers. Their pids are kept in a state file per
-`up` (`$SANDBOX_STATE` or the temp dir), which `down` reads to stop them again.
+use, detached so that `up` returns like it does with containers. Each server runs under `supervise`, which
+starts it again when it dies (an OOM kill, a crash), as Docker's on-failure restart policy does for a
+container: the rows it misses meanwhile score None and are counted, and the replica comes back by itself.
+The supervisors' pids (each one's process group holds its server) are kept in a state file per
+`up` (`$SANDBOX_STATE` or the temp dir, shared by every job on the machine), which `down` reads to stop
+them again: those of one `up`, of the `up`s at one port or socket, or (no address given) all of them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -17,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sandbox.container import replica_addresses
+from sandbox.container import address_label, replica_addresses
 
 STATE = Path(os.environ.get("SANDBOX_STATE", Path(tempfile.gettempdir()) / "open-qwq-sandbox"))
 
@@ -39,7 +44,8 @@ def up_bare(
     procs = []
     for i, name in enumerate(names):
         where = ["--socket", str(paths[i])] if socket else ["--host", "127.0.0.1", "--port", str(port + i)]
-        cmd = [sys.executable, "-m", "sandbox", "serve", *where]
+        # `supervise` around `python -m sandbox serve`: the replica comes back when it dies
+        cmd = [sys.executable, "-m", "sandbox.bare", urls[i], *where]
         if workers:
             cmd += ["--workers", str(workers)]
         with open(STATE / f"{name}.log", "ab") as log:
@@ -52,7 +58,8 @@ def up_bare(
                     start_new_session=True,
                 )
             )
-    _state_file(replicas, port, socket).write_text(json.dumps({"pids": [p.pid for p in procs], "urls": urls}))
+    state = {"pids": [p.pid for p in procs], "urls": urls, "address": address_label(port, socket)}
+    _state_file(replicas, port, socket).write_text(json.dumps(state))
     for url, proc, name in zip(urls, procs, names, strict=True):
         try:
             wait_healthy(url, 120.0, proc)
@@ -62,14 +69,23 @@ def up_bare(
     return urls
 
 
-def down_bare(replicas: int | None = None, port: int = 8000, socket: str | None = None) -> int:
-    """Stop the bare servers of one `up` (or of every `up` without `replicas`); returns how many."""
-    files = [_state_file(replicas, port, socket)] if replicas is not None else sorted(STATE.glob("*.json"))
+def down_bare(replicas: int | None = None, port: int | None = None, socket: str | None = None) -> int:
+    """Stop bare servers, as `container.down` removes containers: with `replicas`, those of the `up` with
+    these arguments; with only a port or socket, those of every `up` there (another job's stay up); with
+    none, every one on this machine. Returns how many."""
+    if replicas is not None:
+        files = [_state_file(replicas, 8000 if port is None else port, socket)]
+    else:
+        files = sorted(STATE.glob("*.json"))
+    address = address_label(port, socket) if replicas is None and (port, socket) != (None, None) else None
     stopped = 0
     for path in files:
         try:
-            pids = json.loads(path.read_text())["pids"]
+            state = json.loads(path.read_text())
+            pids = state["pids"]
         except (OSError, ValueError, KeyError):
+            continue
+        if address is not None and state.get("address") != address:
             continue
         for pid in pids:
             try:
@@ -78,13 +94,24 @@ def down_bare(replicas: int | None = None, port: int = 8000, socket: str | None 
             except ProcessLookupError:
                 continue
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(_alive(p) for p in pids):
-            time.sleep(0.1)
+        while time.monotonic() < deadline and any(_group_alive(p) for p in pids):
+            time.sleep(0.1)  # until each server has let go of its port, not only its supervisor
         for pid in pids:
-            if _alive(pid):
-                os.killpg(pid, signal.SIGKILL)
+            if _group_alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
         path.unlink(missing_ok=True)
     return stopped
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of the group `pgid` (a supervisor and its server) still runs."""
+    if not _alive(pgid):  # reaps the supervisor when it is this process's child
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, 0)
+            return True
+        return False
+    return True
 
 
 def _alive(pid: int) -> bool:
@@ -97,3 +124,35 @@ def _alive(pid: int) -> bool:
         return done == 0
     except ChildProcessError:
         return True
+
+
+RESTART_DELAY_S = (0.1, 10.0)  # first and longest wait before a restart; doubled while it keeps failing
+
+
+def supervise(url: str, serve_args: list[str]) -> int:
+    """Run `python -m sandbox serve` at `url`, and start it again whenever it exits non-zero or is killed
+    once it has been healthy (each restart is said in stderr, the replica's log). A first start that
+    fails is final: `up` reports it at once with the log. `down` ends supervisor and server together
+    (SIGTERM to their process group, whose default action ends this process too)."""
+    from sandbox import wait_healthy
+
+    cmd = [sys.executable, "-m", "sandbox", "serve", *serve_args]
+    proc = subprocess.Popen(cmd)
+    try:
+        wait_healthy(url, 3600.0, proc)
+    except (RuntimeError, TimeoutError):
+        proc.kill()
+        return proc.wait() or 1
+    delay, started = RESTART_DELAY_S[0], time.monotonic()
+    while (code := proc.wait()) != 0:
+        if time.monotonic() - started > 30:  # it had served a while: a new failure, not a crash loop
+            delay = RESTART_DELAY_S[0]
+        print(f"sandbox server exited {code}: starting it again in {delay:.1f}s", file=sys.stderr, flush=True)
+        time.sleep(delay)
+        delay = min(2 * delay, RESTART_DELAY_S[1])
+        proc, started = subprocess.Popen(cmd), time.monotonic()
+    return 0
+
+
+if __name__ == "__main__":  # `python -m sandbox.bare URL [serve options]`: one supervised bare replica
+    sys.exit(supervise(sys.argv[1], sys.argv[2:]))

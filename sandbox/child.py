@@ -2,7 +2,8 @@
 
 It never returns: it ends with `os._exit`. Expected outputs never reach it: it reports what the program
 printed or returned, and `sandbox.judge` compares outside the program's reach. Confinement, in order:
-its own session and IPC namespace, the descriptors it may keep, rlimits, the slot's uid, seccomp, a
+its own session and IPC namespace, the descriptors it may keep, rlimits, the slot's uid, a fresh
+signal state, seccomp, a
 minimal environment. Then one byte on the `ready` pipe says confinement is done: a child that exits
 without it failed to set up (the sandbox's failure); anything after it is the program's own doing, so
 no exit status can pass itself off as the harness's.
@@ -16,6 +17,7 @@ import json
 import math
 import os
 import resource
+import signal
 import sys
 from typing import Any
 
@@ -73,6 +75,7 @@ def run_child(
             prctl(sc.PR_SET_DUMPABLE, 0)
         elif uid is None:  # the worker is not dumpable; a program of the server's uid keeps /proc/self
             prctl(sc.PR_SET_DUMPABLE, 1)
+        _fresh_signals()
         seccomp.install(seccomp_filter)
         os.environ.clear()
         os.environ.update(ENVIRONMENT, HOME=workdir, TMPDIR=workdir)
@@ -96,6 +99,23 @@ def run_child(
     runner = RUNNERS[req.get("language", "python")]
     status = runner(req, report, at.get("rpc"))
     exit_(status & 0xFF)
+
+
+def _fresh_signals() -> None:
+    """Give the program the signal state a freshly started `python3` has.
+
+    The slot worker ignores SIGTERM and SIGINT (its pool stops slots in order), and ignored signals
+    survive both fork and exec: a program's `Pool.terminate()` or `kill(child, SIGTERM)` would then wait
+    forever for children that cannot be stopped, and an honest program would end as `time_limit`.
+    """
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+    for sig in signal.valid_signals():
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            with contextlib.suppress(OSError, ValueError):
+                signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores these; `sandbox.runners.native` resets them
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def _limits(req: dict[str, Any], uid: int | None) -> None:

@@ -231,7 +231,7 @@ def up(
     image = build_image(base, rebuild, client)
     slots = workers or os.cpu_count() or 1
     names, urls, paths = replica_addresses(replicas, port, socket)
-    address = _address_label(port, socket)
+    address = address_label(port, socket)
     for c in _ours(client):  # a replica left on the same port or socket by an earlier `up`
         if c.name in names:
             c.remove(force=True)
@@ -307,7 +307,7 @@ def _ours(client) -> list:
     return client.containers.list(all=True, filters={"label": LABEL})
 
 
-def _address_label(port: int, socket: str | None) -> str:
+def address_label(port: int | None, socket: str | None) -> str:
     """Which `up` a container belongs to: its first port or its socket path (a label `down` filters on)."""
     return f"socket:{Path(socket).resolve()}" if socket else f"port:{port}"
 
@@ -325,7 +325,7 @@ def down(replicas: int | None = None, port: int | None = None, socket: str | Non
         names = set(replica_addresses(replicas, 8000 if port is None else port, socket)[0])
         found = [c for c in found if c.name in names]
     elif port is not None or socket is not None:
-        address = _address_label(port or 0, socket)
+        address = address_label(port or 0, socket)
         found = [c for c in found if c.labels.get(f"{LABEL}.address") == address]
     for c in found:
         c.remove(force=True)

@@ -201,9 +201,24 @@ def serve(
     socket: str | None = None,
     workers: int | None = None,
     queue: int | None = None,
+    parent: int | None = None,
 ) -> None:
-    """Run the server in the foreground until interrupted."""
+    """Run the server in the foreground until interrupted.
+
+    `parent`: stop (as on SIGTERM: slots and their cgroups removed) when that process dies, however it
+    dies; a program that starts a server for itself leaves none behind when it is killed.
+    """
+    import signal
+
     import uvicorn
+
+    if parent is not None:
+        from sandbox import syscalls
+        from sandbox.namespaces import prctl
+
+        prctl(syscalls.PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # it died before the line above
+            raise SystemExit(f"the parent process {parent} is gone: not serving")
 
     from sandbox.auth import protect, server_secret
 

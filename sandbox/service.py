@@ -77,7 +77,7 @@ def local_server(
     else:
         port = free_port()
         url, where = f"http://127.0.0.1:{port}", ["--port", str(port)]
-    cmd = [sys.executable, "-m", "sandbox", "serve", *where]
+    cmd = [sys.executable, "-m", "sandbox", "serve", *where, "--parent", str(os.getpid())]
     if workers:
         cmd += ["--workers", str(workers)]
     if queue:

@@ -279,6 +279,7 @@ def build_plan(
     overrides = list(overrides or [])
     shape_overrides = [f"launch.nodes={nodes}"] if nodes else []
     shape_overrides += [f"launch.gpus_per_node={gpus_per_node}"] if gpus_per_node else []
+    shape_overrides += [f"launch.gpu_memory_gib={gpu_gib}"] if gpu_gib else []  # GPU_MEM reaches the recipe
     try:
         recipe = load_recipe(recipe_path, overrides + shape_overrides)
     except RecipeError as e:
@@ -400,8 +401,7 @@ def build_plan(
     describe_layout(plan, layout, acc_label, n_train)
     describe_resume(plan, recipe, dry_run)
     if shape is not None and not cpu:
-        gib = gpu_gib or launch.gpu_memory_gib
-        estimate(plan, recipe, shape, layout, zero, off_opt, off_par, n_train, gib)
+        estimate(plan, recipe, shape, layout, zero, off_opt, off_par, n_train, launch.gpu_memory_gib)
     return plan
 
 

@@ -37,6 +37,8 @@ class Process:
         self.step = step
         Path(step.log).parent.mkdir(parents=True, exist_ok=True)
         self.log: IO = open(step.log, "a")  # noqa: SIM115 - closed in stop()
+        # Logs are appended to (the teardown's, a rerun's): this step's own lines start here.
+        self.log_start = self.log.tell()
         env = {**os.environ, "PATH": env_path, **step.env}
         print(f"[node {node}] {step.kind}: {step.shell()}  (log: {step.log})", flush=True)
         self.proc = subprocess.Popen(
@@ -91,6 +93,9 @@ def run_node(plan: Plan, node: int) -> int:
                 code = supervise(proc, services, node, env_path) if step.kind == "train" else proc.proc.wait()
                 proc.stop()
                 current = None
+                if step.kind == "setup":  # e.g. no Docker on this node: bare sandbox servers instead
+                    for line in step_warnings(step.log, proc.log_start):
+                        print(f"[node {node}] {step.role} {line}", file=sys.stderr, flush=True)
                 if code:
                     print(
                         f"error: {step.role} {step.kind} on node {node} exited {code}: see {step.log}",
@@ -167,6 +172,18 @@ def failing_checks(log: str) -> list[str]:
         ]
     except OSError:
         return []
+
+
+def step_warnings(log: str, start: int = 0) -> list[str]:
+    """The `warning:` lines a step wrote to its log from byte `start` on (what a user must see on the
+    console, not only in the log: a sandbox that fell back to bare servers, say)."""
+    try:
+        with open(log, "rb") as f:
+            f.seek(start)
+            text = f.read().decode(errors="replace")
+    except OSError:
+        return []
+    return [line.rstrip() for line in text.splitlines() if line.startswith("warning:")]
 
 
 def serve_until_stopped(services: list[Process], node: int) -> int:

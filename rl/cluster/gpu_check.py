@@ -121,8 +121,8 @@ class Check:
         self.env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
     # -- processes -------------------------------------------------------------------------------------
-    def run(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> str:
-        """Run a command to completion under the part's time limit; its output, or Failed naming the log."""
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None) -> tuple[subprocess.Popen, Path]:
+        """Start a command in its own session, its output in `logs/<name>.log`."""
         log = self.out / "logs" / f"{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("w") as f:
@@ -130,11 +130,16 @@ class Check:
                 argv, cwd=ROOT, env={**self.env, **(env or {})}, stdout=f, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
-            try:
-                code = proc.wait(self.part_timeout_s)
-            except subprocess.TimeoutExpired:
-                stop(proc)
-                raise Failed(f"timed out after {self.part_timeout_s:.0f} s (log: {log})") from None
+        return proc, log
+
+    def run(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> str:
+        """Run a command to completion under the part's time limit; its output, or Failed naming the log."""
+        proc, log = self.start(name, argv, env)
+        try:
+            code = proc.wait(self.part_timeout_s)
+        except subprocess.TimeoutExpired:
+            stop(proc)
+            raise Failed(f"timed out after {self.part_timeout_s:.0f} s (log: {log})") from None
         text = log.read_text(errors="replace")
         if code:
             raise Failed(f"exit {code}: {last_error(text)} (log: {log})")
@@ -146,13 +151,7 @@ class Check:
         """Start a server and wait for its health URL; Failed (with its log's last error) when it dies."""
         from sandbox import wait_healthy
 
-        log = self.out / "logs" / f"{name}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("w") as f:
-            proc = subprocess.Popen(
-                argv, cwd=ROOT, env={**self.env, **(env or {})}, stdout=f, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
+        proc, log = self.start(name, argv, env)
         try:
             wait_healthy(health.removesuffix("/health"), timeout_s, proc, name=name)
         except (RuntimeError, TimeoutError) as e:

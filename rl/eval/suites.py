@@ -1,8 +1,8 @@
 """Benchmark suites as recipe-style rows: `prompt` (chat messages), `task`, and the reward columns its verifier
 reads (see recipes/README.md), plus `id`. `load_suite(name, limit)` is all the evaluator needs.
 
-Each benchmark suite names its public dataset on the Hugging Face hub (`HUB`: id, split and, where pinned, the
-commit) and reads it from there, unless the local data folder holds a copy: `$OPEN_QWQ_DATA`, default
+Each benchmark suite names its public dataset on the Hugging Face hub (`HUB`: id, split and the commit it is
+pinned to) and reads it from there, unless the local data folder holds a copy: `$OPEN_QWQ_DATA`, default
 `<repo>/../shared/data`, laid out as `math/<suite>/test.jsonl` and `ifeval/input_data.jsonl` (the files of
 Qwen2.5-Math's and google-research's evaluation data). The local copy wins, so an offline machine needs only
 the folder; a hub row is shaped like a local record first, so both paths give the same rows. HumanEval and
@@ -17,6 +17,7 @@ import base64
 import dataclasses
 import importlib.util
 import json
+import logging
 import os
 import pickle
 import re
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 Row = dict[str, Any]
 REPO_ROOT = Path(__file__).resolve().parents[2]
+log = logging.getLogger("rl.eval.suites")
 
 CODE_INSTRUCTION = (
     "Write a complete, self-contained Python solution, including any imports it needs, "
@@ -48,12 +50,20 @@ class SuiteError(RuntimeError):
 
 @dataclass(frozen=True)
 class HubSource:
-    """Where a suite's public dataset lives on the hub; `revision` pins its commit (None: the main branch)."""
+    """Where a suite's public dataset lives on the hub; `revision` pins its commit (a full 40-hex commit id,
+    so a rerun reads the same rows; None reads the moving main branch and warns once)."""
 
     repo_id: str
     split: str
     revision: str | None = None
     subset: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.revision is not None and not re.fullmatch(r"[0-9a-f]{40}", self.revision):
+            raise ValueError(
+                f"{self.repo_id}: revision {self.revision!r} is not a full 40-hex commit id; a branch or a "
+                "short id can move or become ambiguous, copy the commit id from the dataset's history page"
+            )
 
     def __str__(self) -> str:
         return f"{self.repo_id}@{self.revision[:12] if self.revision else 'main'} (split {self.split})"
@@ -107,20 +117,55 @@ def read_jsonl(path: Path) -> list[dict]:
     return jsonl.read_jsonl(path)
 
 
-# Each suite's public dataset. MATH-500's commit is the one other evaluation harnesses pin; the others load
-# the dataset's main branch until their commit is recorded here (`python -m rl download --suites ...` fetches
-# exactly these).
+# Each suite's public dataset at the commit it is pinned to: the commit ids other public evaluation harnesses
+# pin for the same datasets (each one checked against at least two of them), with the columns the loaders read.
+# The commit's files: https://huggingface.co/datasets/<id>/tree/<revision>. `python -m rl download --suites`
+# fetches exactly these. A source without a revision reads the moving main branch, and says so once (`_hub`).
 HUB: dict[str, HubSource] = {
-    "aime24": HubSource("HuggingFaceH4/aime_2024", "train"),
-    "aime25": HubSource("yentinglin/aime_2025", "train"),
-    "amc23": HubSource("math-ai/amc23", "test"),
+    # 30 rows: id (60-89), problem, solution, answer ("204"), url, year.
+    "aime24": HubSource("HuggingFaceH4/aime_2024", "train", "2fe88a2f1091d5048c0f36abc874fb997b3dd99a"),
+    # 30 rows: id (0-29), problem, answer. lighteval's aime25 task reads this dataset.
+    "aime25": HubSource("yentinglin/aime_2025", "train", "6f71d77b0b89b9dabe07ab466c51df33f514df7f"),
+    # 40 rows: id, question, answer (a float, 27.0), url; `_amc` names the question `problem`.
+    "amc23": HubSource("math-ai/amc23", "test", "80815d37005feb82cd7f8fbc6901d5d3eff43057"),
+    # 500 rows: problem, solution, answer, subject, level, unique_id. Its test.jsonl at this commit has the
+    # SHA-256 of the local copy (35dc4108...), so both paths read the same bytes.
     "math500": HubSource("HuggingFaceH4/MATH-500", "test", "6e4ed1a2a79af7d8630a6b768ec859cb5af4d3be"),
-    "gsm8k": HubSource("openai/gsm8k", "test", subset="main"),
-    "minerva": HubSource("math-ai/minervamath", "test"),
-    "ifeval": HubSource("google/IFEval", "train"),
-    "math": HubSource("DigitalLearningGmbH/MATH-lighteval", "test"),
-    "livecodebench": HubSource("livecodebench/code_generation_lite", "test"),
+    # config main, 1319 rows: question, answer (the worked solution ending `#### N`); no idx (the row index).
+    "gsm8k": HubSource("openai/gsm8k", "test", "740312add88f781978c0658806c59bc2815b9866", subset="main"),
+    # 272 rows: question, answer (the bare final answer); `_minerva` maps them to problem and solution.
+    "minerva": HubSource("math-ai/minervamath", "test", "ee46ddc498933b1977577953250ca5c66be64f96"),
+    # 541 rows: key, prompt, instruction_id_list, kwargs (every kwargs key on every row, unset ones null).
+    "ifeval": HubSource("google/IFEval", "train", "966cd89545d6b6acfd7638bc708b98261ca58e84"),
+    # config default, 5000 test rows: problem, solution (gold in its last \boxed{}), level, type.
+    "math": HubSource(
+        "DigitalLearningGmbH/MATH-lighteval", "test", "0530c78699ea5e8eb5530600900e1f328b48acad"
+    ),
+    # release_v1..v6 as test.jsonl, test2.jsonl .. test6.jsonl, read with the json builder (LCB_FILES).
+    "livecodebench": HubSource(
+        "livecodebench/code_generation_lite", "test", "0fe84c3912ea0c4d4a78037083943e8f0c4dd505"
+    ),
+    # Decontamination only (not a suite): 674 English text-only open-ended problems, `question` as locally.
+    "olympiadbench": HubSource("math-ai/olympiadbench", "test", "4faaf1e6ec17d11a4218a9bf4c049ecaf954dd84"),
 }
+_WARNED_UNPINNED: set[str] = set()
+
+
+def warn_if_unpinned(source: HubSource, suite: str) -> None:
+    """Say once per dataset that it is read at the moving main branch: its rows, and the scores, can change
+    between two runs of the same checkpoint without anything in this repository changing."""
+    if (
+        source.revision is None
+        and source.repo_id not in _WARNED_UNPINNED
+        and not Path(source.repo_id).exists()
+    ):
+        _WARNED_UNPINNED.add(source.repo_id)
+        log.warning(
+            "suite %s reads %s at the moving main branch (no revision pinned in rl.eval.suites.HUB): its rows "
+            "can change upstream between two runs; pin the commit id from the dataset's history page",
+            suite,
+            source.repo_id,
+        )
 
 
 def records(suite: str, local: str, shape: Callable[[dict, int], dict] = lambda r, i: r) -> list[dict]:
@@ -190,12 +235,11 @@ def _keyed(key: str | None) -> Callable[[dict, int], dict]:
 
 
 def _minerva(r: dict, i: int) -> dict:
-    """The hub's minervamath rows (question, answer) as the local file's (problem, solution, idx)."""
-    return {
-        "idx": r.get("idx", i),
-        "problem": r.get("problem", r.get("question")),
-        "solution": r.get("solution", r.get("answer")),
-    }
+    """The hub's minervamath rows (question, answer) as the local file's (problem, solution, idx). The bare
+    answer is boxed, as the local solution boxes it: the verifier then reads it whole (a bare gold over 120
+    characters is read as a worked solution, and one of Minerva's became its last term, `2`)."""
+    solution = r["solution"] if "solution" in r else f"\\boxed{{{r['answer']}}}"
+    return {"idx": r.get("idx", i), "problem": r.get("problem", r.get("question")), "solution": solution}
 
 
 def _amc(r: dict, i: int) -> dict:
@@ -304,6 +348,7 @@ def _hub(source: HubSource, suite: str):
     """A hub dataset at its pinned revision, or a SuiteError that names it and how to get it offline."""
     from datasets import load_dataset
 
+    warn_if_unpinned(source, suite)
     try:
         return load_dataset(source.repo_id, source.subset, split=source.split, revision=source.revision)
     except Exception as e:  # offline, unknown id, auth: all end the same way for the user
@@ -376,8 +421,15 @@ def lcb_row(r: dict) -> Row:
 
 # LiveCodeBench's released files (release_v1 .. v6). `datasets` >= 4 refuses the dataset's loading script,
 # so the files are read with the `json` builder: from <data dir>/livecodebench/ when present, else the hub.
-LCB_REPO = "livecodebench/code_generation_lite"
+LCB_REPO = HUB["livecodebench"].repo_id
 LCB_FILES = ("test.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl", "test6.jsonl")
+
+
+def lcb_hub_files(source: HubSource | None = None) -> list[str]:
+    """The released files on the hub at the pinned commit (`hf://datasets/<id>@<commit>/<file>`)."""
+    source = source or HUB["livecodebench"]
+    at = f"@{source.revision}" if source.revision else ""
+    return [f"hf://datasets/{source.repo_id}{at}/{name}" for name in LCB_FILES]
 
 
 def load_livecodebench() -> list[Row]:
@@ -387,15 +439,19 @@ def load_livecodebench() -> list[Row]:
         local = sorted((data_dir() / "livecodebench").glob("test*.jsonl"))
     except SuiteError:
         local = []
-    files = [str(p) for p in local] or [f"hf://datasets/{LCB_REPO}/{name}" for name in LCB_FILES]
+    if not local:
+        warn_if_unpinned(HUB["livecodebench"], "livecodebench")
+    files = [str(p) for p in local] or lcb_hub_files()
     try:
         ds = load_dataset("json", data_files=files, split="train")
     except Exception as e:  # offline, or a file missing upstream: say what works
+        revision = HUB["livecodebench"].revision
         raise SuiteError(
             f"suite livecodebench reads {LCB_REPO}'s released files {', '.join(LCB_FILES)} with the `json` builder "
             f"(its loading script is refused by datasets >= 4), which failed here ({type(e).__name__}). "
             f"Download them once: `hf download --repo-type dataset {LCB_REPO} --include 'test*.jsonl' "
-            f"--local-dir <data dir>/livecodebench` (data dir: $OPEN_QWQ_DATA), then rerun."
+            f"{f'--revision {revision} ' if revision else ''}--local-dir <data dir>/livecodebench` "
+            "(data dir: $OPEN_QWQ_DATA), then rerun."
         ) from e
     return [lcb_row(r) for r in ds]
 
@@ -437,9 +493,12 @@ def load_suite(name: str, limit: int | None = None) -> list[Row]:
     return rows[:limit] if limit is not None else rows
 
 
-# Decontamination (rl.decontam): each suite's problems as written, without the instructions our prompts add.
-def _problems(suite: str, field: str) -> Callable[[], list[str]]:
-    return lambda: [str(r[field]) for r in read_jsonl(data_dir() / "math" / suite / "test.jsonl")]
+# Decontamination (rl.decontam): each suite's problems as written, without the instructions our prompts add,
+# read as the suites read them: the local copy when there is one, else the pinned hub dataset.
+def _problems(
+    suite: str, field: str, folder: str | None = None, shape: Callable[[dict, int], dict] = lambda r, i: r
+) -> Callable[[], list[str]]:
+    return lambda: [str(r[field]) for r in records(suite, f"math/{folder or suite}/test.jsonl", shape)]
 
 
 def _humaneval_problems() -> list[str]:
@@ -455,13 +514,13 @@ def _bfcl_problems() -> list[str]:
 PROBLEM_TEXTS: dict[str, Callable[[], list[str]]] = {
     "aime24": _problems("aime24", "problem"),
     "aime25": _problems("aime25", "problem"),
-    "amc23": _problems("amc23", "problem"),
+    "amc23": _problems("amc23", "problem", shape=_amc),
     "math500": _problems("math500", "problem"),
     "gsm8k": _problems("gsm8k", "question"),
-    "minerva": _problems("minerva_math", "problem"),
+    "minerva": _problems("minerva", "problem", "minerva_math", _minerva),
     "olympiadbench": _problems("olympiadbench", "question"),
     "humaneval": _humaneval_problems,
-    "ifeval": lambda: [r["prompt"] for r in read_jsonl(data_dir() / "ifeval" / "input_data.jsonl")],
+    "ifeval": lambda: [r["prompt"] for r in records("ifeval", "ifeval/input_data.jsonl")],
     "bfcl": _bfcl_problems,
 }
 

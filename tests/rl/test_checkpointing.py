@@ -129,3 +129,19 @@ def test_a_sharded_fsdp_setting_is_switched_to_a_full_state_dict_for_the_final_s
     plugin = FullyShardedDataParallelPlugin(fsdp_version=2, state_dict_type="SHARDED_STATE_DICT")
     full_state_dict_for_final_save(plugin)
     assert plugin.state_dict_type == StateDictType.FULL_STATE_DICT
+
+
+def test_a_run_killed_after_its_last_checkpoint_trains_no_step_past_the_end_on_resume(tmp_path, tiny, capsys):
+    """Killed between checkpoint-N (N = max_steps) and its final save, the rerun resumes there: transformers
+    would train step N+1 (it looks at max_steps only after a step); the stage writes its final model instead."""
+    raw = recipe_dict(tmp_path, tiny, max_steps=1, save_steps=1)
+    run_dir = run_stage(recipe_from_dict(raw))
+    for name in ("config.json", "model.safetensors"):
+        (run_dir / name).unlink()  # what a kill before the final save leaves
+    capsys.readouterr()
+
+    run_stage(recipe_from_dict(raw))
+    assert [r["step"] for r in read_metrics(run_dir) if "reward" in r] == [1]
+    assert [p.name for p in run_dir.glob("checkpoint-*")] == ["checkpoint-1"]
+    assert "checkpoint-1 is the last step" in capsys.readouterr().err
+    assert (run_dir / "config.json").is_file() and (run_dir / "model.safetensors").is_file()

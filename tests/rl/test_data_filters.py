@@ -118,18 +118,25 @@ def test_tool_rows_show_their_tools_in_the_training_prompt(tokenizer):
     assert prompt.index("get_range") < prompt.index("Give me the range text")
 
 
-# No commit id of this gated dataset could be looked up offline; its recipe entry says how to pin one.
-UNPINNED = {"Salesforce/xlam-function-calling-60k"}
-
-
 def test_the_cluster_recipes_pin_every_hub_dataset_and_decontaminate():
     for path in sorted((RECIPES / "qwen2.5-32b").glob("stage*.yaml")):
         data = yaml.safe_load(path.read_text())["data"]
         assert data["decontaminate"] == ["all"], path
         for src in data["mixture"]:
-            assert src.get("revision") or src["source"] in UNPINNED, (
-                f"{path.name}: {src['source']} has no revision"
-            )
+            assert src.get("revision"), f"{path.name}: {src['source']} has no revision"
+
+
+def test_every_scaled_recipe_reads_each_dataset_at_the_32b_recipes_revision():
+    """The 7B and 1.5B recipes are the 32B one scaled down: the same datasets at the same commits, so their
+    published comparisons read the same rows (and a requeue reads what the first run read)."""
+    pinned = {
+        src["source"]: src["revision"]
+        for path in (RECIPES / "qwen2.5-32b").glob("stage*.yaml")
+        for src in yaml.safe_load(path.read_text())["data"]["mixture"]
+    }
+    for path in sorted(RECIPES.glob("qwen2.5-*/stage*.yaml")):
+        for src in yaml.safe_load(path.read_text())["data"]["mixture"]:
+            assert src.get("revision") == pinned[src["source"]], f"{path}: {src['source']}"
 
 
 def test_a_hub_source_is_read_at_its_revision(monkeypatch):

@@ -48,6 +48,25 @@ def test_each_step_logs_a_bounded_sample_of_completions(tmp_path):
         assert frame["prompt"].astype(str).nunique() == 1
 
 
+def test_a_resume_keeps_the_rows_up_to_its_checkpoint_and_drops_one_cut_short_by_the_kill(tmp_path):
+    from transformers import TrainerState
+
+    from rl.metrics import MetricsCallback, read_metrics
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_text(
+        '{"step": 1, "reward": 0.5}\n{"step": 2, "reward": 0.25}\n{"step": 3, "reward": 0.1}\n{"st'
+    )
+    metrics = MetricsCallback(tmp_path)
+    metrics.on_train_begin(None, TrainerState(global_step=2), None)  # resumed from checkpoint-2
+    metrics.on_log(None, TrainerState(global_step=3), None, logs={"reward": 1.0})
+    assert read_metrics(tmp_path) == [
+        {"step": 1, "reward": 0.5},
+        {"step": 2, "reward": 0.25},
+        {"step": 3, "reward": 1.0},
+    ]
+
+
 RIGHT, WRONG = "<think>\nadd\n</think>\n\n\\boxed{5}", "<think>\nadd\n</think>\n\n\\boxed{6}"
 
 

@@ -119,3 +119,35 @@ def test_sigterm_inside_a_pid_namespace_leaves_no_cgroups_and_prints_the_url():
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+LOCAL_SERVER_USER = """
+import time
+from sandbox import local_server
+with local_server(workers=1) as url:
+    print(url, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_local_server_stops_when_the_program_that_started_it_is_killed():
+    """`rl train`, `rl eval`, `rl filter` start a server for themselves; kill -9 must not leave it running."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    user = subprocess.Popen(
+        [sys.executable, "-c", LOCAL_SERVER_USER], stdout=subprocess.PIPE, env=env, text=True
+    )
+    try:
+        url = user.stdout.readline().strip()
+        assert url.startswith("unix:"), url
+        (server,) = _children(user.pid)
+        slots = _children(server)
+        assert slots and Path(url[5:]).exists()
+        user.kill()
+        user.wait(10)
+        deadline = time.monotonic() + 30
+        while any(os.path.exists(f"/proc/{p}") for p in (server, *slots)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [p for p in (server, *slots) if os.path.exists(f"/proc/{p}")] == []
+    finally:
+        if user.poll() is None:
+            user.kill()

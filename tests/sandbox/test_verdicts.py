@@ -89,3 +89,42 @@ def test_a_function_result_as_large_as_stdout_allows_is_judged(judge):
 
 def test_control_a_function_result_over_the_output_limit_is_output_limit(judge):
     assert _function(judge, "def f():\n    return 'x' * (3 * 2**20)", "x", output_mb=1) == "output_limit"
+
+
+# Socket buffers are kernel memory: 17 processes each fill sockets up to their descriptor limit
+# (about 50 MiB apiece), far past the execution's memory. The kernel must take the program, never the
+# worker: its verdict is the program's own, and the slot serves the next execution.
+KERNEL_MEMORY_HOG = r"""
+import os, socket, time
+def fill():
+    held = []
+    try:
+        while True:
+            a, b = socket.socketpair()
+            a.setblocking(False)
+            try:
+                while True:
+                    a.send(b"y" * 65536)
+            except BlockingIOError:
+                pass
+            held.append((a, b))
+    except OSError:
+        return held
+for _ in range(16):
+    if os.fork() == 0:
+        held = fill()
+        time.sleep(30)
+        os._exit(0)
+held = fill()
+time.sleep(30)
+"""
+
+
+def test_kernel_memory_exhaustion_is_the_programs_verdict_and_the_slot_serves_on(judge, sbx):
+    health = sbx.get("/health").json()
+    verdict = _stdio(judge, KERNEL_MEMORY_HOG, "x", memory_mb=64, timeout_s=5)
+    # with a cgroup the kernel's own accounting stops it; without one, only its rlimits and the clock do
+    assert verdict == ("memory_limit" if "cgroup" in health["isolation"] else "time_limit")
+    assert _stdio(judge, "print(2 + 2)", "4") == "accepted"
+    after = sbx.get("/health").json()
+    assert after["serving"] == health["serving"] and not after["not_serving"], after

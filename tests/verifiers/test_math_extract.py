@@ -42,3 +42,27 @@ def test_final_answer_phrase_and_hash_marks():
 
 def test_last_expression_when_nothing_is_marked():
     assert extract_answer("we add them and get 12 apples, so 15") == "15"
+
+
+def test_answer_phrase_prefilter_changes_no_match():
+    """`_PHRASE` starts with a lookahead on the phrases' first letters, for speed only: the same pattern
+    without it must find the same phrases, in every case and language (a new phrase whose first letter
+    the lookahead lacks would silently stop being found)."""
+    import re
+
+    from verifiers.math.extract import _PHRASE
+
+    head = "(?=[#ftar最答정о])"
+    assert _PHRASE.pattern.startswith(head)
+    plain = re.compile(_PHRASE.pattern[len(head) :], _PHRASE.flags)
+    phrases = [
+        "final answer is", "Final Answer:", "the answer is", "answer:", "Answer is:", "####", "最终答案是",
+        "答案：", "答え：", "答えは", "정답:", "정답은", "Ответ:", "ответ:", "Respuesta final:", "respuesta:",
+        "Réponse finale :", "réponse:", "Antwort:", "Risposta:", "Resposta:",
+    ]  # fmt: skip
+    for phrase in phrases:
+        for form in (phrase, phrase.upper(), phrase.lower(), phrase.title()):
+            text = f"We work it out; so {form} $5$, or the answer is\n\n{form} 7."
+            got = [m.span() for m in _PHRASE.finditer(text)]
+            assert got == [m.span() for m in plain.finditer(text)], form
+            assert got, form

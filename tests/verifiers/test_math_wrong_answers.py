@@ -117,3 +117,26 @@ def test_a_real_gold_next_to_placeholders_is_still_scored():
 )
 def test_words_that_do_not_touch_the_answer_do_not_take_it_back(completion):
     assert verify("12", completion) is True
+
+
+# A bare LaTeX gold over 120 characters (a Minerva answer) was read as a worked solution: its last term,
+# `2`, became the gold, so an answer of 2 scored 1 and the right expression 0.
+LONG_BARE_GOLD = (
+    "\\omega_{n}^{2} e^{-\\zeta \\omega_{n} t} \\cos \\left(\\omega_{n} \\sqrt{1-\\zeta^{2}} t\\right)"
+    "-\\frac{\\zeta \\omega_{n}^{2}}{\\sqrt{1-\\zeta^{2}}} e^{-\\zeta \\omega_{n} t} \\sin \\left(\\omega_{n} "
+    "\\sqrt{1-\\zeta^{2}} t\\right)"
+)
+
+
+def test_a_long_bare_gold_is_the_whole_answer_not_its_last_term():
+    assert len(LONG_BARE_GOLD) > 120
+    completions = ["</think>\\boxed{2}", f"</think>\\boxed{{{LONG_BARE_GOLD}}}"]
+    assert math_reward(completions, answer=[LONG_BARE_GOLD] * 2) == [0.0, 1.0]
+
+
+def test_control_a_worked_solution_without_a_box_still_gives_its_answer():
+    solution = (
+        "We add the two numbers and then we double the sum. The sum of the numbers is 7, and twice "
+        "that is 14. So the answer is 14."
+    )
+    assert math_reward(["</think>\\boxed{14}", "</think>\\boxed{7}"], answer=[solution] * 2) == [1.0, 0.0]

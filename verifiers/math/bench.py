@@ -1,6 +1,10 @@
 """Benchmark: our `verify_batch` against math-verify (the peer) on math-verify's own suite, one run.
 
-Prints both accuracies, both wall times and their ratio. `python -m verifiers.math.bench --help`.
+Prints both accuracies, wall and CPU times, and math-verify's time over ours (higher is better for us).
+Our workers start warm (the forkserver parses `verifiers.math.worker.WARM_UP` before forking, untimed), so
+math-verify gets the same pairs first, untimed: the ratio compares both in the steady state a training run
+sees. `--cold-peer` times math-verify from a cold start (a ratio that flatters us).
+`python -m verifiers.math.bench --help`.
 """
 
 from __future__ import annotations
@@ -43,11 +47,23 @@ def run_ours(rows: list[dict], workers: int, timeout_s: float) -> tuple[list[boo
     return got, wall, cpu, pool.killed - killed
 
 
-def run_peer(rows: list[dict]) -> tuple[list[bool], float, float]:
-    """The peer's answers (library defaults: parse both, verify), wall seconds and CPU seconds."""
+def run_peer(rows: list[dict], warm: bool = False) -> tuple[list[bool], float, float]:
+    """The peer's answers (library defaults: parse both, verify), wall seconds and CPU seconds.
+
+    With `warm`, the peer first verifies the pairs our workers parse before their first task (untimed),
+    so both sides start with the same LaTeX parser tables and sympy caches: a steady-state comparison.
+    """
     from math_verify import parse, verify
 
     parse("1"), verify(parse("1"), parse("1"))  # import-time work outside the timed region
+    if warm:
+        from verifiers.math.worker import WARM_UP  # importing it also warms the shared LaTeX parser here
+
+        for gold, answer in WARM_UP:
+            try:
+                verify(parse(f"${gold}$"), parse(f"${answer}$"))
+            except Exception:  # noqa: S112 - a warm-up miss only costs the peer speed
+                continue
     got = []
     t, own0 = time.perf_counter(), time.process_time()
     for r in rows:
@@ -63,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=None, help="folder with the suite .jsonl files")
     ap.add_argument("--workers", type=int, default=2, help="worker processes for ours (default 2)")
     ap.add_argument("--timeout", type=float, default=5.0, help="per-case timeout in seconds for ours")
+    ap.add_argument(
+        "--cold-peer",
+        action="store_true",
+        help="skip math-verify's untimed warm-up on the pairs our workers parse before their first task",
+    )
     args = ap.parse_args(argv)
     if args.data is None:
         from rl.eval.suites import data_dir
@@ -72,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"no suite folder at {args.data}; pass --data PATH/math_verify_suite")
     rows = load(args.data)
     ours, t_ours, cpu_ours, killed = run_ours(rows, args.workers, args.timeout)
-    peer, t_peer, cpu_peer = run_peer(rows)
+    peer, t_peer, cpu_peer = run_peer(rows, warm=not args.cold_peer)
     expected = [bool(r["expected"]) for r in rows]
     table = Table(
         title=f"math verification, {len(rows)} cases (math-verify suite + Qwen2.5-Math completions)"
@@ -92,8 +113,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     table.add_row("math-verify 0.9.0 (serial)", acc(peer), f"{t_peer:.2f}", f"{cpu_peer:.2f}", "-")
     Console().print(table)
+    warm = (
+        "both warmed on the same pairs"
+        if not args.cold_peer
+        else "ours with its workers' warm-up, math-verify cold"
+    )
     print(
-        f"speed ratio (math-verify / ours): wall {t_peer / t_ours:.2f}x, CPU {cpu_peer / max(cpu_ours, 1e-9):.2f}x"
+        f"math-verify's time / ours on these {len(rows)} cases ({warm}): "
+        f"CPU {cpu_peer / max(cpu_ours, 1e-9):.2f}x (target >= 3x), wall {t_peer / t_ours:.2f}x"
     )
     print(f"machine load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     return 0

@@ -165,10 +165,16 @@ def _has_float(x: Basic) -> bool:
 _UNEVALUATED = (sympy.Sum, sympy.Product, sympy.Integral, sympy.Limit, sympy.Derivative)
 
 
+def _aliased(x: Basic) -> Basic:
+    """A free `i`, `e`, `pi` is the constant; a summation index `i` stays a variable (`\\sum_{i=1}^n i^2`)."""
+    names = {s: v for s, v in _ALIASES.items() if s in x.free_symbols}
+    return x.xreplace(names) if names else x
+
+
 def _scalar_equal(g: Basic, a: Basic) -> bool:
     if g == a or sympy.srepr(g) == sympy.srepr(a):  # same tree: same names, same structure
         return True
-    g, a = g.xreplace(_ALIASES), a.xreplace(_ALIASES)
+    g, a = _aliased(g), _aliased(a)
     if g == a:
         return True
     if g in (S.Infinity, S.NegativeInfinity, S.ComplexInfinity) or a in (
@@ -265,6 +271,8 @@ def _proportional(x: Basic, y: Basic, positive: bool) -> bool:
     """`x = c*y` for a nonzero constant c (positive when an inequality's direction must hold)."""
     if _scalar_equal(x, y):
         return True
+    if _ratio_varies(x, y):
+        return False  # no constant c: the simplification below would only take longer to say so
     try:
         ratio = sympy.simplify(x / y)
     except Exception:
@@ -272,6 +280,59 @@ def _proportional(x: Basic, y: Basic, positive: bool) -> bool:
     if ratio.free_symbols or ratio == 0 or not ratio.is_finite:
         return False
     return bool(ratio.is_positive) if positive else bool(ratio.is_nonzero)
+
+
+def _ratio_varies(x: Basic, y: Basic) -> bool:
+    """Whether `x/y` takes two clearly different finite values at the sample points (so it is no constant)."""
+    syms = sorted(x.free_symbols | y.free_symbols, key=str)
+    if not syms or x.has(*_UNEVALUATED) or y.has(*_UNEVALUATED):
+        return False  # evaluating a symbolic sum or integral at a point costs more than it saves
+    first, tried = None, 0
+    for i in range(len(_POINTS)):
+        if tried == 3:
+            break  # three agreeing values: likely proportional, which only simplify can prove
+        point = {s: _POINTS[(i + 3 * k) % len(_POINTS)] for k, s in enumerate(syms)}
+        try:
+            vx, vy = complex(x.subs(point).evalf(30)), complex(y.subs(point).evalf(30))
+        except Exception:  # noqa: S112 - no value at this point: it decides nothing, simplify still may
+            continue
+        if vy == 0 or not all(math.isfinite(v) for v in (vx.real, vx.imag, vy.real, vy.imag)):
+            continue
+        ratio, tried = vx / vy, tried + 1
+        if first is None:
+            first = ratio
+        elif abs(ratio - first) > 1e-6 * max(1.0, abs(ratio), abs(first)):
+            return True
+    return False
+
+
+def _interval_of(x: Basic, sym: Symbol):
+    """`sym > 3`, `-2 < sym <= 5`, `1 <= |sym| < 2`, or an Or of such, as a set of reals without sympy's
+    solver; else None."""
+    if isinstance(x, sympy.And | sympy.Or):
+        parts = [_interval_of(p, sym) for p in x.args]
+        if any(p is None for p in parts):
+            return None
+        return sympy.Intersection(*parts) if isinstance(x, sympy.And) else sympy.Union(*parts)
+    if not isinstance(x, Rel) or x.rel_op not in ("<", "<=", ">", ">="):
+        return None
+    lhs, rhs, op = x.lhs, x.rhs, x.rel_op
+    if rhs in (sym, sympy.Abs(sym)) and lhs not in (sym, sympy.Abs(sym)):
+        lhs, rhs, op = rhs, lhs, {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
+    if lhs not in (sym, sympy.Abs(sym)) or not (rhs.is_number and rhs.is_extended_real and rhs.is_finite):
+        return None
+    if lhs != sym:  # |sym| against a positive bound: one interval, or the outside of one
+        if not rhs.is_positive:
+            return None
+        if op in ("<", "<="):
+            return Interval(-rhs, rhs, op == "<", op == "<")
+        return sympy.Union(
+            Interval(S.NegativeInfinity, -rhs, right_open=op == ">"),
+            Interval(rhs, S.Infinity, left_open=op == ">"),
+        )
+    if op in ("<", "<="):
+        return Interval(S.NegativeInfinity, rhs, right_open=op == "<")
+    return Interval(rhs, S.Infinity, left_open=op == ">")
 
 
 def _as_set(x: Basic):
@@ -284,7 +345,13 @@ def _as_set(x: Basic):
         (sym,) = unknowns
         real = Symbol("r_", real=True)
         try:
-            return x.xreplace({sym: real}).as_set()
+            x = x.xreplace({sym: real})
+            # Bounds on the unknown itself need no solver (sympy's as_set takes ~50 ms for `a < x < b`).
+            try:
+                simple = _interval_of(x, real)
+            except Exception:  # a shortcut that cannot read the relation leaves it to the solver
+                simple = None
+            return simple if simple is not None else x.as_set()
         except Exception:
             return None
     if isinstance(x, sympy.Contains) or (isinstance(x, Eq) and isinstance(x.rhs, sympy.Set)):
@@ -337,8 +404,11 @@ def objects_equal(g, a) -> bool:
         return objects_equal(g, a.rhs)
     if isinstance(g, Eq) and isinstance(a, Eq):
         # Each `name = value` must meet the same name: `x = 7` is not `y = 7`, `(y,x)=(1,2)` not `(x,y)=(1,2)`.
-        if _is_name(g.lhs) and _is_name(a.lhs) and _same_name(g.lhs, a.lhs) and objects_equal(g.rhs, a.rhs):
-            return True
+        if _is_name(g.lhs) and _is_name(a.lhs) and _same_name(g.lhs, a.lhs):
+            if objects_equal(g.rhs, a.rhs):
+                return True
+            if not g.lhs.free_symbols & (g.rhs.free_symbols | a.rhs.free_symbols):
+                return False  # `F = u` and `F = v` with F in neither value are one relation only if u = v
         if isinstance(g.rhs, sympy.Set) or isinstance(a.rhs, sympy.Set):
             return False
         try:

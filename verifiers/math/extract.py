@@ -13,7 +13,11 @@ from verifiers.completion import TURN_END, final_answer
 _BOX_OPEN = re.compile(r"\\(?:boxed|fbox|framebox)\s*")
 # Text allowed between two boxes that together list one answer: "\boxed{1}, \boxed{2} and \boxed{3}".
 _JOIN_WORDS = {"and", "for", "part", "parts", "the", "a", "b", "c", "d", "respectively", "or"}
+# The lookahead names every first letter an alternative can start with (case-blind, like the rest): it
+# changes no match, but lets the scan skip other positions at C speed instead of trying every branch at
+# each character (4x on long completions, where this scan was the caller's largest cost).
 _PHRASE = re.compile(
+    r"(?=[#ftar最答정о])"
     r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|answer\s+is\s*:|####"
     # The same statement in the languages a multilingual model answers in.
     r"|(?:最终)?答案\s*(?:是|为|[:：])|答え\s*[:：は]|정답\s*[:：은는]|\bответ\s*[:：]|\brespuesta\s*(?:final\s*)?[:：]"
@@ -281,6 +285,10 @@ def extract_answer(completion: str, think_prefill: bool = False) -> str | None:
     return ans
 
 
+# A word of a sentence: letters not part of a LaTeX command (`\omega`, `\sqrt`) or a single symbol.
+_PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
+
+
 def extract_gold(gold: str) -> str | None:
     """The reference answer from a dataset's gold field: bare LaTeX, a boxed value, or a worked solution."""
     if not isinstance(gold, str) or not gold.strip():
@@ -300,6 +308,6 @@ def extract_gold(gold: str) -> str | None:
     if "####" in gold:
         return gold.rsplit("####", 1)[1].strip() or None
     text = gold.strip()
-    if len(text) <= 120 and "\n" not in text and text.count(". ") == 0:
-        return text
+    if "\n" not in text and ". " not in text and (len(text) <= 120 or len(_PROSE_WORD.findall(text)) < 6):
+        return text  # bare LaTeX, however long: read as a solution, its last term would become the gold
     return _phrase_answer(text) or _last_expression(text)

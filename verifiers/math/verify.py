@@ -15,7 +15,14 @@ from functools import lru_cache
 from verifiers import failures
 from verifiers.completion import completion_text
 from verifiers.math.extract import extract_answer, extract_gold
-from verifiers.math.parse import decimal_comma, is_placeholder, literal_verdict, normalize, simple_number
+from verifiers.math.parse import (
+    Answer,
+    decimal_comma,
+    is_placeholder,
+    literal_verdict,
+    normalize,
+    simple_number,
+)
 from verifiers.math.workers import get_pool
 
 _FAST_MAX_CHARS = 200
@@ -29,6 +36,13 @@ def _gold_text(gold: str) -> str | None:
     return None if text is None or is_placeholder(text) else text
 
 
+@lru_cache(maxsize=4096)
+def _normalized(text: str) -> Answer:
+    """A GRPO group verifies one gold against many completions, many of which box the same answer:
+    normalize each text once (read-only here; only a worker's `parse` fills an Answer in)."""
+    return normalize(text)
+
+
 def _fast(gold_text: str, ans_text: str) -> bool | None:
     """Decide exact-number and literal cases without sympy; None when sympy is needed.
 
@@ -37,7 +51,7 @@ def _fast(gold_text: str, ans_text: str) -> bool | None:
     """
     if len(gold_text) > _FAST_MAX_CHARS or len(ans_text) > _FAST_MAX_CHARS:
         return None
-    g, a = normalize(gold_text), normalize(ans_text)
+    g, a = _normalized(gold_text), _normalized(ans_text)
     verdict = literal_verdict(g, a)
     if verdict is not None:
         return verdict

@@ -247,6 +247,9 @@ def test_make_dry_run_passes_hosts_and_node_rank_to_the_plan():
     assert out.returncode == 0, out.stderr[-2000:]
     assert "node 0 (hosta)" in out.stdout and "node 1 (hostb)" in out.stdout
     assert "--main_process_ip hostb" in out.stdout and "node0" not in out.stdout.replace("-node0.log", "")
+    # GPU_MEM is what the estimate, the resolved recipe and the training command all use
+    assert "of 141 GiB" in out.stdout and "gpu_memory_gib: 141.0" in out.stdout
+    assert "launch.gpu_memory_gib=141" in out.stdout and "gpu_memory_gib: 80" not in out.stdout
 
 
 def test_tsv_emits_one_parsable_line_per_step(capsys):

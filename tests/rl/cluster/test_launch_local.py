@@ -1,23 +1,27 @@
 """The launcher runs for real on CPU: the same plan a GPU cluster gets (preflight, sandbox replicas in Docker,
 the reward-model server, health waits, `accelerate launch` of CPU processes over gloo, teardown), with
-real processes, real containers, the tiny model and faults injected (a rank killed with SIGKILL, the
-reward-model server killed mid-stage-2). Runs are tiny: 2-4 steps of 8-token completions."""
+real processes, real containers, the tiny model and faults injected (a rank killed with SIGKILL, a sandbox
+replica and the reward-model server killed mid-run). Runs are tiny: 2-8 steps of 8-16-token completions."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import docker
 import psutil
 import pytest
 
-from rl.metrics import read_metrics
+from rl.metrics import METRICS_FILE, read_metrics
 from sandbox import free_port, wait_healthy
+from verifiers.jsonl import read_jsonl
 
 pytestmark = pytest.mark.docker
 SMALL = [
@@ -138,11 +142,6 @@ def log_of(run: Path, rank: int = 0) -> str:
     return text
 
 
-@pytest.mark.xfail(
-    reason="flaky, open in issue 12: in one of two CI rehearsals the resumed run logged steps [1, 2, 3, 4] "
-    "with max_steps=3 (a metrics row past the end after a resume); the other checks passed there",
-    strict=False,
-)
 def test_a_killed_rank_fails_the_job_in_bounded_time_and_a_rerun_resumes_to_the_end(
     tmp_path, tiny, docker_engine
 ):
@@ -265,3 +264,116 @@ def test_stage2_survives_its_reward_model_server_being_killed(tmp_path, tiny, re
         p for p in psutil.process_iter(["cmdline"]) if str(reward_model) in " ".join(p.info["cmdline"] or [])
     ]
     assert leftovers == []
+
+
+def program_writing(tiny: Path, answer: str = "</think>\n\n```python\nprint(1)\n```") -> str:
+    """`training.generation_kwargs` under which the untrained tiny model writes `answer` and ends its turn.
+
+    Its own short completions never leave the prefilled thought, so no code row would reach the sandbox.
+    transformers' `sequence_bias` favours each longer prefix of the answer more than the one before, so
+    sampling (still the model's own) follows it; the sandbox judges the program (wrong: 0.0, not None)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny)
+    ids = [
+        *tokenizer(answer, add_special_tokens=False)["input_ids"],
+        tokenizer.convert_tokens_to_ids("<|im_end|>"),
+    ]
+    return json.dumps({"sequence_bias": [[ids[: k + 1], 10.0 * (k + 1)] for k in range(len(ids))]})
+
+
+def rows_so_far(run: Path) -> list[dict]:
+    path = run / METRICS_FILE
+    return read_jsonl(path, skip_invalid=True) if path.is_file() else []  # the last line may be half written
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def crash_and_hold(docker_engine, name: str, port: int):
+    """SIGKILL the replica's server (as an OOM kill would); once Docker's restart policy has started it
+    again, pause it before it listens, so the outage lasts until the test has seen it counted. A restart
+    quicker than this check is crashed again (Docker waits longer before each next restart)."""
+    for _ in range(5):
+        replica = docker_engine.containers.get(name)
+        dead = replica.attrs["State"]["Pid"]
+        os.kill(dead, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while True:
+            replica.reload()
+            state = replica.attrs["State"]
+            if state["Running"] and state["Pid"] not in (0, dead):
+                break
+            assert time.monotonic() < deadline, f"Docker did not restart the killed replica: {state}"
+            time.sleep(0.02)
+        replica.pause()
+        if not listening(port):
+            return replica
+        replica.unpause()
+    raise AssertionError("the restarted replica listened before it could be paused, 5 times")
+
+
+def test_a_killed_sandbox_replica_scores_none_comes_back_and_training_goes_on(tmp_path, tiny, docker_engine):
+    """Stage 1 with its sandbox replica in Docker: the replica's server killed after a judged step, its rows
+    score None and are counted failed, Docker's restart policy brings it back, later steps are judged
+    again, the run ends normally. As with the reward-model server below, the restarted replica is held
+    (paused before it listens) until a step has counted the outage, and the ranks while it then starts."""
+    run = tmp_path / "stage1"
+    port = free_port()
+    name, url = f"open-qwq-sandbox-{port}", f"http://127.0.0.1:{port}"
+    args = [
+        "training.max_steps=10", "training.save_steps=100", "training.max_completion_length=16",
+        "data.mixture=[{source: 'local:smoke/code', split: train, task: code}]",  # code rows in every step
+        f"training.generation_kwargs={program_writing(tiny)}",
+        "reward_failures.patience=20",  # the outage is held on purpose: the failure guard must not end the run
+    ]  # fmt: skip
+    job = launch("stage1", run, tiny, *args, ports=(port, free_port()))
+
+    def judged(row: dict) -> bool:
+        return row.get("rewards/code_execution/mean") is not None and not row.get(
+            "rewards/code_execution/failed"
+        )
+
+    def failed_steps() -> list[int]:
+        return [r["step"] for r in rows_so_far(run) if (r.get("rewards/code_execution/failed") or 0) > 0]
+
+    replica = None
+    try:
+        wait_for(lambda: any(judged(r) for r in rows_so_far(run)), 600, "a step whose code rows were judged")
+        assert not failed_steps()
+        replica = crash_and_hold(docker_engine, name, port)
+        wait_for(failed_steps, 600, "a step with the dead replica's rows counted as failed")
+        held = ranks(job.pid)
+        for p in held:
+            p.suspend()
+        replica.unpause()
+        try:
+            wait_healthy(url, 120, name="restarted sandbox replica")
+        finally:
+            for p in held:
+                p.resume()
+        replica.reload()
+        restarts = replica.attrs["RestartCount"]
+        code = job.wait(600)
+    finally:
+        if replica is not None:
+            with contextlib.suppress(docker.errors.APIError):  # not paused any more
+                replica.unpause()
+        stop(job)
+    rows = [row for row in read_metrics(run) if "reward" in row]
+    trace = [
+        (r["step"], r.get("rewards/code_execution/failed"), r.get("rewards/code_execution/mean"))
+        for r in rows
+    ]
+    assert code == 0, log_of(run)[-4000:]
+    assert restarts >= 1  # Docker brought the same replica back: nothing else restarts it
+    first_failed = failed_steps()[0]
+    later = [s for s, failed, mean in trace if s > first_failed and not failed and mean is not None]
+    assert later, f"no step after the restart was judged by the sandbox: {trace}"
+    assert [s for s, _, _ in trace] == list(range(1, 11))  # training went on to the end
+    assert our_containers(docker_engine, port) == []

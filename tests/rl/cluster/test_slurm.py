@@ -19,25 +19,55 @@ SRUN = """#!{python}
 # Records its arguments, one JSON file per call. Services run until killed (or die at once with
 # $STUB_SERVICE_DIES); a command containing $STUB_FAIL fails; one containing $STUB_SLOW takes 3 s.
 # With $STUB_TRAIN_STOPS, training runs until the job's stop file appears, then exits 75 as rl train does.
+# A setup step (`sandbox up ... && exec sleep infinity`) stays until killed, as the real step does; with
+# $STUB_NO_DOCKER it writes the fallback warning `sandbox up` prints on a node without Docker.
 import json, os, sys, tempfile, time
 fd, _ = tempfile.mkstemp(dir=os.environ["STUB_CALLS"], suffix=".json")
 os.write(fd, json.dumps(sys.argv[1:]).encode())
 cmd = sys.argv[-1]
+calls = os.environ["STUB_CALLS"]
+log = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("--output="))
+host = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("--nodelist="))
+if "--wait sandbox=" in cmd:  # the health check returns once this node's sandboxes are up (or never will)
+    deadline = time.time() + 60
+    while not os.path.exists(os.path.join(calls, f"ready-{{host}}")) and time.time() < deadline:
+        if os.path.exists(os.path.join(calls, f"failed-{{host}}")):
+            time.sleep(2)
+            sys.exit(1)
+        time.sleep(0.05)
+if "accelerate launch" in cmd:  # which setup steps are still running while training starts
+    alive = []
+    for f in os.listdir(calls):
+        if f.startswith("setup-pid-"):
+            try:
+                os.kill(int(f[10:]), 0)
+                alive.append(f)
+            except ProcessLookupError:
+                pass
+    with open(os.path.join(calls, "setup-alive-at-train"), "a") as f:
+        f.write(f"{{len(alive)}}\\n")
 if os.environ.get("STUB_TRAIN_STOPS") and "accelerate launch" in cmd:
     stop, deadline = os.environ["OPEN_QWQ_STOP_FILE"], time.time() + 60
-    open(os.path.join(os.environ["STUB_CALLS"], "train-started"), "a").close()
+    open(os.path.join(calls, "train-started"), "a").close()
     while not os.path.exists(stop) and time.time() < deadline:
         time.sleep(0.05)
     sys.exit(75 if os.path.exists(stop) else 0)
-if "vllm-serve" in cmd or "reward_model serve" in cmd:
-    sys.exit(1) if os.environ.get("STUB_SERVICE_DIES") else time.sleep(600)
-if os.environ.get("STUB_SLOW") and os.environ["STUB_SLOW"] in cmd:
-    time.sleep(3)
 if os.environ.get("STUB_FAIL") and os.environ["STUB_FAIL"] in cmd:
-    log = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("--output="))
+    open(os.path.join(calls, f"failed-{{host}}"), "w").close()
     with open(log, "a") as f:  # what a failing preflight writes: its checks, FAIL lines among them
         f.write("ok    nccl       2.21\\nFAIL  gpus       7 GPUs visible, expected 8: check --gres\\n")
     sys.exit(1)
+if "vllm-serve" in cmd or "reward_model serve" in cmd:
+    sys.exit(1) if os.environ.get("STUB_SERVICE_DIES") else time.sleep(600)
+if cmd.endswith("&& exec sleep infinity"):
+    if os.environ.get("STUB_NO_DOCKER") and "--fallback-bare" in cmd:
+        with open(log, "a") as f:
+            f.write("warning: no Docker engine reachable on this node: starting the bare sandbox server instead\\n")
+    open(os.path.join(calls, f"setup-pid-{{os.getpid()}}"), "w").close()
+    open(os.path.join(calls, f"ready-{{host}}"), "w").close()
+    time.sleep(600)
+if os.environ.get("STUB_SLOW") and os.environ["STUB_SLOW"] in cmd:
+    time.sleep(3)
 """
 SCONTROL = """#!/bin/bash
 if [[ $1 == show && $2 == hostnames ]]; then printf '%s\\n' {hosts}; else echo "scontrol $*" >>"$STUB_CALLS/scontrol.log"; fi
@@ -114,7 +144,8 @@ def expected_calls(run: str) -> list[list[str]]:
             srun_call(
                 host,
                 f"{logs}/sandbox-node{node}.log",
-                f"{ENV} python -m sandbox up --replicas 8 --port 8080 --workers 4 --fallback-bare",
+                f"{ENV} python -m sandbox up --replicas 8 --port 8080 --workers 4 --fallback-bare"
+                " && exec sleep infinity",  # kept running: bare servers die with a step that returns
             ),
             srun_call(
                 host,
@@ -223,3 +254,26 @@ def test_make_submits_with_sbatch_args_and_passes_gpu_memory_to_the_job(tmp_path
     assert submitted["argv"][2:6] == ["--partition=gpu", "--account=proj", "--time=48:00:00", "--qos=high"]
     assert submitted["argv"][-1] == "recipes/slurm/stage.sbatch" and submitted["GPU_MEM"] == "141"
     assert 'GPU_MEM:+--gpu-memory-gib "$GPU_MEM"' in SCRIPT.read_text()  # and the job hands it to the plan
+
+
+def test_sandbox_setup_steps_outlive_training_and_a_node_without_docker_says_so_once(tmp_path):
+    """Bare sandbox servers live inside their setup step: the step must still run while training does
+    (Slurm kills what is left in a step once its command returns); the fallback warning reaches the job's
+    output once per training node, not only the step log."""
+    proc, recorded = run_sbatch(tmp_path, no_docker="1")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "calls" / "setup-alive-at-train").read_text().split() == ["3", "3", "3"]
+    warned = [line for line in proc.stderr.splitlines() if "warning: no Docker engine" in line]
+    assert sorted(warned) == [
+        f"open-qwq: setup step on node {node} (gpu0{node + 1}): warning: no Docker engine reachable on this "
+        "node: starting the bare sandbox server instead"
+        for node in (1, 2, 3)
+    ]
+
+
+def test_a_sandbox_setup_that_fails_stops_the_job_before_training_naming_its_log(tmp_path):
+    proc, recorded = run_sbatch(tmp_path, fail="python -m sandbox up")
+    assert proc.returncode != 0
+    assert "open-qwq: setup step on node 1 (gpu02) exited during the check phase" in proc.stderr
+    assert f"see {tmp_path}/run/logs/sandbox-node1.log" in proc.stderr
+    assert not any("accelerate launch" in call[-1] for call in recorded)

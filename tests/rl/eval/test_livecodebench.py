@@ -51,3 +51,19 @@ def test_livecodebench_unavailable_says_what_works(tmp_path):
     proc = load(tmp_path)
     assert proc.returncode != 0
     assert "`json` builder" in proc.stderr and "hf download --repo-type dataset" in proc.stderr
+    assert (
+        "--revision 0fe84c3912ea0c4d4a78037083943e8f0c4dd505" in proc.stderr
+    )  # the files of the pinned commit
+
+
+def test_the_hub_files_are_read_at_the_pinned_commit():
+    """huggingface_hub's own parser reads each `hf://` path as the dataset's file at the pinned commit."""
+    from huggingface_hub import parse_hf_uri
+
+    from rl.eval.suites import HUB, LCB_FILES, lcb_hub_files
+
+    uris = [parse_hf_uri(f) for f in lcb_hub_files()]
+    assert [(u.type, u.id, u.revision) for u in uris] == [
+        ("dataset", "livecodebench/code_generation_lite", HUB["livecodebench"].revision)
+    ] * len(LCB_FILES)
+    assert [u.path_in_repo for u in uris] == list(LCB_FILES)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import pickle
+import re
 import zlib
 
 import pytest
@@ -120,10 +122,11 @@ def test_livecodebench_private_tests_that_are_more_than_a_string_are_refused():
         lcb_row(record)
 
 
-def test_every_benchmark_suite_names_its_public_hub_dataset():
+def test_every_benchmark_suite_names_its_public_hub_dataset_at_a_full_commit():
+    """A rerun reads the same rows: every hub suite is pinned to a 40-hex commit, none is left on main."""
     from rl.eval.suites import HUB
 
-    for name in (
+    hub_suites = {
         "aime24",
         "aime25",
         "amc23",
@@ -133,9 +136,58 @@ def test_every_benchmark_suite_names_its_public_hub_dataset():
         "ifeval",
         "math",
         "livecodebench",
-    ):
-        assert SUITES[name].hub is HUB[name] and "/" in HUB[name].repo_id
+    }
+    assert {name for name, suite in SUITES.items() if suite.hub is not None} == hub_suites
+    assert set(HUB) == hub_suites | {"olympiadbench"}  # decontamination reads OlympiadBench too
+    for name in HUB:
+        source = HUB[name]
+        assert SUITES[name].hub is source if name in SUITES else True
+        assert "/" in source.repo_id
+        assert source.revision is not None and re.fullmatch(r"[0-9a-f]{40}", source.revision), name
     assert HUB["math500"].revision == "6e4ed1a2a79af7d8630a6b768ec859cb5af4d3be"  # pinned, as others pin it
+    assert HUB["gsm8k"].subset == "main"
+
+
+def test_a_branch_or_short_commit_is_not_a_pin():
+    from rl.eval.suites import HubSource
+
+    for revision in ("main", "6e4ed1a2", "6E4ED1A2A79AF7D8630A6B768EC859CB5AF4D3BE"):
+        with pytest.raises(ValueError, match="not a full 40-hex commit id"):
+            HubSource("HuggingFaceH4/MATH-500", "test", revision)
+
+
+def test_the_local_copy_wins_over_the_hub_dataset(monkeypatch):
+    """With the local folder present no suite asks the hub: a hub source that cannot load changes nothing."""
+    from rl.eval import suites
+
+    for name in ("aime24", "aime25", "amc23", "math500", "gsm8k", "minerva", "ifeval"):
+        before = load_suite(name)
+        broken = suites.HubSource("nobody/no-such-dataset", "test", "0" * 40)
+        monkeypatch.setitem(suites.HUB, name, broken)  # what `records` asks when the local copy is missing
+        assert load_suite(name) == before and len(before) == FULL_SIZES[name]
+
+
+def test_an_unpinned_hub_dataset_says_once_that_it_reads_the_moving_main_branch(
+    tmp_path, monkeypatch, caplog
+):
+    from rl.eval import suites
+
+    monkeypatch.setattr(suites, "_WARNED_UNPINNED", set())
+    monkeypatch.setitem(suites.HUB, "aime25", suites.HubSource("nobody/aime-unpinned", "train"))
+    monkeypatch.setenv("OPEN_QWQ_DATA", str(tmp_path))  # no local copy: the hub is asked (and is offline)
+    with caplog.at_level(logging.WARNING, logger="rl.eval.suites"):
+        for _ in range(2):
+            with pytest.raises(SuiteError, match=r"nobody/aime-unpinned@main \(split train\)"):
+                load_suite("aime25")
+    warnings = [r.getMessage() for r in caplog.records if "moving main branch" in r.getMessage()]
+    assert len(warnings) == 1 and "suite aime25 reads nobody/aime-unpinned" in warnings[0]
+    caplog.clear()
+    with (
+        caplog.at_level(logging.WARNING, logger="rl.eval.suites"),
+        pytest.raises(SuiteError, match="@2fe88a2f1091"),
+    ):
+        load_suite("aime24")  # pinned: asked at its commit, no warning
+    assert not [r for r in caplog.records if "moving main branch" in r.getMessage()]
 
 
 def test_without_a_local_copy_a_suite_asks_the_hub_at_its_revision_and_offline_says_how_to_fetch_it(
@@ -181,3 +233,57 @@ def test_hub_rows_become_the_same_rows_as_the_local_copy(tmp_path, monkeypatch):
     (tmp_path / "empty").mkdir()
     assert load_suite("ifeval") == local_ifeval
     assert load_suite("gsm8k") == local_gsm8k
+
+
+def test_the_math_hubs_columns_become_the_local_rows(tmp_path, monkeypatch):
+    """Rows with the columns the pinned hub datasets have (aime_2025: id, problem, answer as text; amc23:
+    id, question, answer, url; minervamath: question and the bare final answer) load as the local copy's
+    rows: same ids and prompts, and the same gold answer once the verifier reads it."""
+    from rl.eval import suites
+    from verifiers.math.extract import extract_gold
+
+    def local(name: str) -> list[dict]:
+        folder = "minerva_math" if name == "minerva" else name
+        return suites.read_jsonl(suites.data_dir() / "math" / folder / "test.jsonl")
+
+    hub_rows = {
+        "aime25": [
+            {"id": int(r["id"]), "problem": r["problem"], "answer": str(r["answer"])} for r in local("aime25")
+        ],
+        "amc23": [
+            {"id": r["id"], "question": r["question"], "answer": r["answer"], "url": r["url"]}
+            for r in local("amc23")
+        ],  # fmt: skip
+        "minerva": [
+            {"question": r["problem"], "answer": extract_gold(r["solution"])} for r in local("minerva")
+        ],
+    }
+    expected = {name: load_suite(name) for name in hub_rows}
+    for name, rows in hub_rows.items():
+        monkeypatch.setitem(suites.HUB, name, suites.HubSource(hub_copy(tmp_path, name, rows), "train"))
+    monkeypatch.setenv("OPEN_QWQ_DATA", str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    for name in hub_rows:
+        got = load_suite(name)
+        assert [(r["id"], r["prompt"]) for r in got] == [(r["id"], r["prompt"]) for r in expected[name]], name
+        assert [extract_gold(r["answer"]) for r in got] == [extract_gold(r["answer"]) for r in expected[name]]
+
+
+def test_decontamination_reads_the_eval_problems_from_the_hub_without_a_local_copy(tmp_path, monkeypatch):
+    """A clone without the local folder still decontaminates: each suite's problems come from its pinned hub
+    dataset (here a copy on disk shaped like it); with neither, the error names the dataset and the fix."""
+    from rl.decontam import DecontamError
+    from rl.eval import suites
+
+    problems = [r["problem"] for r in suites.read_jsonl(suites.data_dir() / "math/aime25/test.jsonl")]
+    rows = [{"id": i, "problem": text, "answer": "0"} for i, text in enumerate(problems)]
+    monkeypatch.setenv("OPEN_QWQ_DATA", str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(
+        DecontamError, match=r"aime25.*yentinglin/aime_2025@6f71d77b0b89.*python -m rl download"
+    ):
+        suites.decontaminator(["aime25"])
+    monkeypatch.setitem(suites.HUB, "aime25", suites.HubSource(hub_copy(tmp_path, "aime25", rows), "train"))
+    index = suites.decontaminator(["aime25"])
+    assert index is not None and index.suite_of(f"Solve this: {problems[3]}") == "aime25"
+    assert index.suite_of("Find the number of ordered pairs of primes whose sum is a perfect cube.") is None
