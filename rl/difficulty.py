@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import dataclasses
 import json
 import sys
 from collections import Counter
@@ -41,7 +40,7 @@ def estimate(
     """One record per distinct prompt: `key`, `source`, `task`, `pass_rate` (None without a verifier)."""
     from rl.data import load_mixture, prepare
     from rl.data_check import all_pass, sandbox_url, task_rewards
-    from rl.eval.generation import Sampling, load_backend
+    from rl.eval.generation import Sampling, batch_sampling, load_backend
     from rl.eval.suites import decontaminator
     from rl.filters import prompt_key
     from rl.rewards import call_sync
@@ -77,7 +76,7 @@ def estimate(
             part = rendered.select(range(start, min(start + batch, len(rendered))))
             # A seed of its own per batch: with one seed for all, the k-th prompt of every batch draws the
             # same random numbers, and its estimate follows its place in the batch, not its difficulty.
-            step = dataclasses.replace(sampling, seed=seed + start)
+            step = batch_sampling(sampling, start, samples)
             completions = backend.generate(list(part["prompt"]), step, samples)
             for j, row in enumerate(part):
                 fns = rewards.get(row["task"], [])
