@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rl.pins import pinned_snapshot
 from rl.recipe import Recipe, RecipeError, load_recipe
 
 if TYPE_CHECKING:
@@ -110,6 +111,10 @@ def build_trainer(
     if args.should_save:  # the main process writes the shared files; the other ranks read them
         run_dir.mkdir(parents=True, exist_ok=True)
         recipe.save(run_dir / "recipe.yaml")
+    # A pinned hub model is read from its snapshot directory (the main process fetches it first), so every
+    # reader uses that commit, TRL's colocated vLLM too: it loads `model.name_or_path`, with no revision.
+    with args.main_process_first(local=False, desc="fetching the model"):
+        model_path = pinned_snapshot(model_path, recipe.model.revision)
 
     from transformers import AutoTokenizer
 

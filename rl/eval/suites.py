@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rl.adapters import MATH_INSTRUCTION  # QwQ-32B's model card's math instruction; training prompts share it
+from rl.pins import revision_problem
 from verifiers import jsonl
 
 if TYPE_CHECKING:
@@ -59,11 +60,9 @@ class HubSource:
     subset: str | None = None
 
     def __post_init__(self) -> None:
-        if self.revision is not None and not re.fullmatch(r"[0-9a-f]{40}", self.revision):
-            raise ValueError(
-                f"{self.repo_id}: revision {self.revision!r} is not a full 40-hex commit id; a branch or a "
-                "short id can move or become ambiguous, copy the commit id from the dataset's history page"
-            )
+        problem = revision_problem(self.revision)
+        if problem:
+            raise ValueError(f"{self.repo_id}: {problem}")
 
     def __str__(self) -> str:
         return f"{self.repo_id}@{self.revision[:12] if self.revision else 'main'} (split {self.split})"
