@@ -121,7 +121,7 @@ def build_trainer(
     from rl.data import load_training_data
     from rl.eval.suites import decontaminator
     from rl.filters import DataReport, prompt_budget
-    from rl.metrics import MetricsCallback, bound_completion_logs
+    from rl.metrics import MetricsCallback, bound_completion_logs, log_group_spread
     from rl.stopping import stop_at_turn_end
 
     tokenizer = AutoTokenizer.from_pretrained(model_path, revision=recipe.model.revision)
@@ -156,6 +156,7 @@ def build_trainer(
         reward_funcs, _ = build_rewards(recipe)  # weights reach TRL as args.reward_weights
         completion_tables(recipe)
         trainer = (trainer_cls or GRPOTrainer)(reward_funcs=reward_funcs, **common)
+        log_group_spread(trainer)
     else:
         from trl import SFTTrainer
 
