@@ -1,8 +1,8 @@
 """`python -m rl filter RECIPE --model PATH --samples K`: each prompt's pass rate under a model, for
 difficulty filtering.
 
-A GRPO group whose K completions all score the same has zero advantage and teaches nothing (TRL logs the
-share of such groups as `frac_reward_zero_std`): prompts the model always solves or never solves waste
+A GRPO group whose K completions all score the same has zero advantage and teaches nothing (training logs
+the share of such groups as `frac_group_reward_zero_std`, rl.metrics): prompts the model always solves or never solves waste
 generation. This command samples K completions per prompt with the recipe's own sampling settings (vLLM
 when installed with a GPU, transformers otherwise), scores them with the recipe's verifier for the row's
 task (math_accuracy, code_execution, ifeval, tool_call), and writes `{"key", "pass_rate", ...}` per prompt
@@ -40,7 +40,7 @@ def estimate(
     """One record per distinct prompt: `key`, `source`, `task`, `pass_rate` (None without a verifier)."""
     from rl.data import load_mixture, prepare
     from rl.data_check import all_pass, sandbox_url, task_rewards
-    from rl.eval.generation import Sampling, load_backend
+    from rl.eval.generation import Sampling, batch_sampling, load_backend
     from rl.eval.suites import decontaminator
     from rl.filters import prompt_key
     from rl.rewards import call_sync
@@ -74,7 +74,10 @@ def estimate(
         batch = max(1, getattr(backend, "batch_size", 8))
         for start in tqdm(range(0, len(rendered), batch), desc=f"pass rates ({samples} samples per prompt)"):
             part = rendered.select(range(start, min(start + batch, len(rendered))))
-            completions = backend.generate(list(part["prompt"]), sampling, samples)
+            # A seed of its own per batch: with one seed for all, the k-th prompt of every batch draws the
+            # same random numbers, and its estimate follows its place in the batch, not its difficulty.
+            step = batch_sampling(sampling, start, samples)
+            completions = backend.generate(list(part["prompt"]), step, samples)
             for j, row in enumerate(part):
                 fns = rewards.get(row["task"], [])
                 rate = None

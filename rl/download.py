@@ -13,8 +13,9 @@ import argparse
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+
+from rl.pins import MODEL_FILES, is_hub_id
 
 
 @dataclass(frozen=True)
@@ -35,13 +36,6 @@ class Item:
         return f"{self.kind:<8} {self.repo_id}{at}{part}  <- {self.why}"
 
 
-def is_hub_id(name: str | None) -> bool:
-    """owner/name that is not a local path (what transformers and datasets would look up on the hub)."""
-    if not name or name.startswith((".", "/", "local:", "http://", "https://", "unix:")):
-        return False
-    return name.count("/") == 1 and not Path(name).exists()
-
-
 def recipe_items(recipe: Any) -> list[Item]:
     """The model, reward model and hub data sources of one resolved recipe."""
     items = []
@@ -50,7 +44,8 @@ def recipe_items(recipe: Any) -> list[Item]:
             Item("model", recipe.model.name_or_path, recipe.model.revision, f"{recipe.stage}: model")
         )
     if any(r.name == "reward_model" for r in recipe.rewards) and is_hub_id(recipe.reward_model.path_or_url):
-        items.append(Item("model", recipe.reward_model.path_or_url, None, f"{recipe.stage}: reward_model"))
+        rm = recipe.reward_model
+        items.append(Item("model", rm.path_or_url, rm.revision, f"{recipe.stage}: reward_model"))
     for i, src in enumerate(recipe.data.mixture):
         if is_hub_id(src.source):
             why = f"{recipe.stage}: data.mixture.{i}"
@@ -108,11 +103,7 @@ def fetch(item: Item) -> None:
     if item.kind == "model":
         from huggingface_hub import snapshot_download
 
-        snapshot_download(
-            item.repo_id,
-            revision=item.revision,
-            allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt", "*.tiktoken", "*.py", "*.jinja"],
-        )
+        snapshot_download(item.repo_id, revision=item.revision, allow_patterns=MODEL_FILES)
     else:
         from datasets import load_dataset
 

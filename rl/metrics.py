@@ -7,6 +7,9 @@ has one line per step (a run resumed at max_steps trains no further step: rl.che
 The wandb completions table is TRL's own (`log_completions`), switched on by rl.train with wandb; TRL puts
 every completion of the step in it and in `completions/completions_<step>.parquet` (384 chains of up to
 16k tokens per step in the 32B recipe), so `bound_completion_logs` keeps a fixed-size sample instead.
+`log_group_spread` adds `frac_group_reward_zero_std`: the share of GRPO groups whose completions all got the
+same total reward (zero advantage: they teach nothing). TRL's own `frac_reward_zero_std` is that share only
+under `scale_rewards: group`; under `batch` it asks whether the whole batch has one reward, and reads 0.
 """
 
 from __future__ import annotations
@@ -15,13 +18,17 @@ import json
 import math
 from collections import defaultdict, deque
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from transformers import TrainerCallback
 
 from verifiers.jsonl import read_jsonl
 
+if TYPE_CHECKING:
+    import torch
+
 METRICS_FILE = "metrics.jsonl"
+ZERO_SPREAD = "frac_group_reward_zero_std"
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
@@ -79,6 +86,42 @@ def bound_completion_logs(trainer: Any, rows: int) -> None:
         columns: defaultdict[str, deque] = defaultdict(lambda: deque(maxlen=rows))
         columns.update({name: deque(values, maxlen=rows) for name, values in logs[key].items()})
         logs[key] = columns
+
+
+def zero_spread_fraction(rewards_per_func: torch.Tensor, weights: torch.Tensor, group: int) -> float:
+    """The share of groups (`group` consecutive rows) whose scored completions all have one total reward.
+
+    The total is TRL's: the weighted sum of the rewards a row has (None, NaN here, adds nothing), and a row
+    that no reward scored is left out of its group. A group with fewer than two scored rows has no spread.
+    """
+    import torch
+
+    totals = (rewards_per_func * weights.to(rewards_per_func.device).unsqueeze(0)).nansum(dim=1)
+    totals[torch.isnan(rewards_per_func).all(dim=1)] = torch.nan
+    flat = 0
+    groups = totals.view(-1, group)
+    for values in groups:
+        scored = values[~torch.isnan(values)]
+        flat += int(scored.numel() < 2 or bool(torch.isclose(scored, scored[0]).all()))
+    return flat / len(groups)
+
+
+def log_group_spread(trainer: Any) -> None:
+    """Log `frac_group_reward_zero_std` every GRPO step, whatever `scale_rewards` is (see module doc).
+
+    It reads the rewards where TRL computes them (`_calculate_rewards`, gathered over all processes, so
+    every rank logs the same share) and logs through TRL's own reward-metric hook.
+    """
+    inner = trainer._calculate_rewards
+
+    def calculate(inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any) -> Any:
+        rewards = inner(inputs, prompts, completions, completion_ids_list)
+        training = trainer.model.training
+        group = trainer.num_generations if training else trainer.num_generations_eval
+        trainer._log_metric(ZERO_SPREAD, zero_spread_fraction(rewards, trainer.reward_weights, group))
+        return rewards
+
+    trainer._calculate_rewards = calculate
 
 
 def _scalar(value: Any) -> bool:

@@ -43,7 +43,7 @@ class ModelSection:
     lora: dict[str, Any] | None = (
         None  # peft LoraConfig fields: {r: 64, lora_alpha: 128, target_modules: all-linear}
     )
-    revision: str | None = None
+    revision: str | None = None  # hub model commit (full 40 hex): a requeued job loads the same weights
     trust_remote_code: bool = False
 
 
@@ -95,6 +95,7 @@ class SandboxSection:
 @dataclass
 class RewardModelSection:
     path_or_url: str | None = None
+    revision: str | None = None  # hub model commit (full 40 hex) when path_or_url is a hub id
     batch_size: int = 8
     normalize: bool = True
 
@@ -524,6 +525,7 @@ def _check(recipe: Recipe) -> None:
                 raise _unknown(f"model.lora.{key}", lora_fields, "LoRA key")
     if recipe.model.name_or_path is None and recipe.model.from_stage is None:
         raise RecipeError("model needs name_or_path or from_stage", key="model.name_or_path")
+    _check_pins(recipe)
     if not recipe.data.mixture:
         raise RecipeError("data.mixture is empty: list at least one source", key="data.mixture")
     if not 0.0 <= recipe.data.eval_fraction < 1.0:
@@ -542,6 +544,25 @@ def _check(recipe: Recipe) -> None:
             "data.pass_rate_band needs data.pass_rates: run `python -m rl filter RECIPE --model PATH` first",
             key="data.pass_rates",
         )
+
+
+def _check_pins(recipe: Recipe) -> None:
+    """Model revisions are full commit ids; a hub model without one is read at main, said once."""
+    from rl.pins import revision_problem, warn_if_unpinned
+
+    uses_rm = any(r.name == "reward_model" for r in recipe.rewards)
+    for key, name, revision in (
+        ("model.revision", recipe.model.name_or_path, recipe.model.revision),
+        (
+            "reward_model.revision",
+            recipe.reward_model.path_or_url if uses_rm else None,
+            recipe.reward_model.revision,
+        ),
+    ):
+        problem = revision_problem(revision)
+        if problem:
+            raise RecipeError(f"{key}: {problem}", key=key)
+        warn_if_unpinned(name, revision, key)
 
 
 def _training_value(value: Any, tp: Any, key: str) -> Any:

@@ -85,6 +85,7 @@ def _reward_model_settings(recipe: Recipe | None) -> dict[str, Any]:
         raise RuntimeError("reward reward_model needs reward_model.path_or_url in the recipe")
     return {
         "path_or_url": section.path_or_url,
+        "revision": section.revision,
         "batch_size": section.batch_size,
         "normalize": section.normalize,
         **_answer_settings(recipe),
@@ -161,7 +162,7 @@ REWARDS: tuple[Reward, ...] = (
         slow=True,
         verdict=False,
         settings=_reward_model_settings,
-        settings_doc="`reward_model.path_or_url`, `.batch_size`, `.normalize`, `data.think_prefill`",
+        settings_doc="`reward_model.path_or_url`, `.revision`, `.batch_size`, `.normalize`, `data.think_prefill`",
         factory=True,
     ),
 )

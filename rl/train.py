@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rl.pins import pinned_snapshot
 from rl.recipe import Recipe, RecipeError, load_recipe
 
 if TYPE_CHECKING:
@@ -110,13 +111,17 @@ def build_trainer(
     if args.should_save:  # the main process writes the shared files; the other ranks read them
         run_dir.mkdir(parents=True, exist_ok=True)
         recipe.save(run_dir / "recipe.yaml")
+    # A pinned hub model is read from its snapshot directory (the main process fetches it first), so every
+    # reader uses that commit, TRL's colocated vLLM too: it loads `model.name_or_path`, with no revision.
+    with args.main_process_first(local=False, desc="fetching the model"):
+        model_path = pinned_snapshot(model_path, recipe.model.revision)
 
     from transformers import AutoTokenizer
 
     from rl.data import load_training_data
     from rl.eval.suites import decontaminator
     from rl.filters import DataReport, prompt_budget
-    from rl.metrics import MetricsCallback, bound_completion_logs
+    from rl.metrics import MetricsCallback, bound_completion_logs, log_group_spread
     from rl.stopping import stop_at_turn_end
 
     tokenizer = AutoTokenizer.from_pretrained(model_path, revision=recipe.model.revision)
@@ -151,6 +156,7 @@ def build_trainer(
         reward_funcs, _ = build_rewards(recipe)  # weights reach TRL as args.reward_weights
         completion_tables(recipe)
         trainer = (trainer_cls or GRPOTrainer)(reward_funcs=reward_funcs, **common)
+        log_group_spread(trainer)
     else:
         from trl import SFTTrainer
 

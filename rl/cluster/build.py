@@ -108,6 +108,7 @@ class Wiring:
         argv = [
             "python", "-m", "verifiers.reward_model", "serve",
             "--model", str(recipe.reward_model.path_or_url),
+            *(["--revision", recipe.reward_model.revision] if recipe.reward_model.revision else []),
             "--host", self.bind,
             "--port", str(launch.reward_model_port),
             "--batch-size", str(recipe.reward_model.batch_size),

@@ -25,6 +25,7 @@ from typing import Any
 
 from rl.eval.generation import TEMPERATURE, TOP_K, TOP_P, Backend, Sampling, generate_cached, load_backend
 from rl.eval.passk import SOLVED, aggregate
+from rl.pins import model_argument
 from rl.rewards import TASK_REWARDS  # task -> its training reward: evaluation scores with exactly those
 
 log = logging.getLogger("rl.eval.evaluate")
@@ -306,7 +307,9 @@ def write_report(out: Path, model: str, report: dict[str, dict[str, Any]]) -> st
 def default_out(model: str) -> Path:
     """<checkpoint>/eval/results.json for a local checkpoint, eval/<name>/results.json for a hub id."""
     path = Path(model)
-    return (path / "eval" if path.is_dir() else Path("eval") / model.replace("/", "__")) / "results.json"
+    return (
+        path / "eval" if path.is_dir() else Path("eval") / model.replace("/", "__").replace("@", "__")
+    ) / "results.json"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -318,7 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="suites: " + " ".join(SUITES) + " (math, livecodebench: from the hub).",
     )
     p.add_argument(
-        "--model", required=True, nargs="+", help="checkpoint dir(s) or hub id(s): one table row each"
+        "--model",
+        required=True,
+        nargs="+",
+        help="checkpoint dir(s) or hub id(s), pinned as ID@COMMIT: one table row each",
     )
     p.add_argument(
         "--suites", default=",".join(DEFAULT_SUITES), help="comma-separated (default: %(default)s)"
@@ -367,8 +373,13 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out or default_out(model)
         out_dir = out.with_suffix("")
         out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            load = model_argument(model)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         report = evaluate_suites(
-            model,
+            load,
             suites,
             out_dir=out_dir,
             limit=args.limit,

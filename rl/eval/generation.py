@@ -11,7 +11,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,6 +39,19 @@ class Sampling:
     max_new_tokens: int | None = None  # None: the backend's default (GPU_/CPU_MAX_NEW_TOKENS)
     greedy: bool = False
     seed: int = 0
+
+
+def batch_sampling(sampling: Sampling, start: int, n: int) -> Sampling:
+    """The settings for the generate call whose first prompt is the `start`-th: seeds `n` per prompt apart,
+    so no two calls (and, with `prompt_seeds`, no two prompts of a call) draw the same random numbers."""
+    return replace(sampling, seed=sampling.seed + start * n)
+
+
+def prompt_seeds(seed: int, prompts: int, n: int) -> list[int]:
+    """One vLLM request seed per prompt. vLLM seeds a request's `n` samples seed, seed + 1, ... seed + n - 1,
+    so prompts that share one seed all draw the same random numbers: the k-th sample of every prompt in a call
+    would be one draw, and each prompt's pass rate or pass@k would follow the others'."""
+    return [seed + i * n for i in range(prompts)]
 
 
 class Backend(Protocol):
@@ -184,15 +197,19 @@ class VLLMBackend:
     def generate(self, prompts: list[str], sampling: Sampling, n: int) -> list[list[str]]:
         from vllm import SamplingParams
 
-        params = SamplingParams(
-            n=1 if sampling.greedy else n,
-            temperature=0.0 if sampling.greedy else sampling.temperature,
-            top_p=1.0 if sampling.greedy else sampling.top_p,
-            top_k=-1 if sampling.greedy else sampling.top_k,
-            max_tokens=sampling.max_new_tokens or self.max_new_tokens,
-            seed=sampling.seed,
-            stop_token_ids=self.stop_ids,
-        )
+        samples = 1 if sampling.greedy else n
+        params = [
+            SamplingParams(
+                n=samples,
+                temperature=0.0 if sampling.greedy else sampling.temperature,
+                top_p=1.0 if sampling.greedy else sampling.top_p,
+                top_k=-1 if sampling.greedy else sampling.top_k,
+                max_tokens=sampling.max_new_tokens or self.max_new_tokens,
+                seed=seed,
+                stop_token_ids=self.stop_ids,
+            )
+            for seed in prompt_seeds(sampling.seed, len(prompts), samples)
+        ]
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
         texts = [[c.text for c in o.outputs] for o in outputs]
         return [t * n if sampling.greedy else t for t in texts]
@@ -249,7 +266,7 @@ def generate_cached(
     with open(cache, "a") if cache else open(os.devnull, "w") as sink:
         for start in range(0, len(todo), size):
             chunk = todo[start : start + size]
-            step = Sampling(**{**asdict(sampling), "seed": sampling.seed + start})
+            step = batch_sampling(sampling, start, n)
             outs = backend.generate([p for _, p in chunk], step, n)
             for (key, _), completions in zip(chunk, outs, strict=True):
                 for s, text in enumerate(completions):

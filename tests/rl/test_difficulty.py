@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from rl.data import load_mixture
-from rl.difficulty import main
+from rl.difficulty import estimate, main
 from rl.filters import prompt_key
 from rl.recipe import load_recipe
 
@@ -50,3 +50,36 @@ def test_rl_filter_writes_a_pass_rate_per_distinct_prompt_that_the_band_reads(tm
     assert all(
         r["pass_rate"] in (0.0, 0.5, 1.0) and r["samples"] == 2 and r["task"] == "math" for r in records
     )
+
+
+def first_char_even(completions, **kwargs):
+    """A real reward that a near-uniform (untrained) model passes about half the time, by chance alone."""
+    return [float(bool(c) and ord(c[0]) % 2 == 0) for c in completions]
+
+
+def test_each_batch_samples_afresh_so_an_estimate_does_not_follow_the_prompts_place_in_its_batch(
+    tmp_path, monkeypatch
+):
+    """An untrained model's first token is chance: one seed for every batch gave every prompt the same draws."""
+    from rl import rewards
+    from rl.smoke.tiny import build_tiny
+
+    reward = rewards.Reward("parity", f"{__name__}:first_char_even", "test", tasks=("math",))
+    monkeypatch.setitem(rewards.REGISTRY, "parity", reward)
+    monkeypatch.setitem(rewards.TASKS, "parity", ["math"])
+    tiny = build_tiny(tmp_path.parent / "tiny")
+    src = tmp_path / "m.jsonl"
+    src.write_text(
+        "".join(json.dumps({"prompt": f"What is {i} + 1?", "answer": "1"}) + "\n" for i in range(12))
+    )
+    recipe = load_recipe(
+        RECIPES / "smoke" / "stage1.yaml",
+        [
+            f"model.name_or_path={tiny}",
+            f"data.mixture=[{{source: 'local:{src}', task: math}}]",
+            "rewards=[{name: parity}]",
+            "training.max_completion_length=1",
+        ],
+    )
+    rates = [r["pass_rate"] for r in estimate(recipe, str(tiny), samples=6, batch_size=1)]
+    assert len(rates) == 12 and len(set(rates)) > 1, rates

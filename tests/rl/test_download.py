@@ -38,6 +38,15 @@ def test_recipe_datasets_are_fetched_at_the_revision_the_job_reads():
     assert len(lcb.files) == 6 and all(f"code_generation_lite@{lcb.revision}/" in f for f in lcb.files)
 
 
+def test_models_are_fetched_at_their_pinned_commits():
+    by_repo = {i.repo_id: i for i in build_plan([STAGE1, STAGE2], [], [])}
+    assert by_repo["Qwen/Qwen2.5-32B"].revision == "1818d35814b8319459f4bd55ed1ac8709630f003"
+    rm = by_repo["Skywork/Skywork-Reward-V2-Llama-3.1-8B"]
+    assert rm.revision == "cba2f842f3f1af2f1b2f0d35e794d789976390c5" and rm.line().startswith(
+        "model    Skywork/Skywork-Reward-V2-Llama-3.1-8B@cba2f842f3f1 "
+    )
+
+
 def test_local_models_and_bundled_data_need_no_download():
     assert build_plan([str(REPO / "recipes/smoke/stage1.yaml")], [], []) == []
 

@@ -1,10 +1,12 @@
-"""The completions table of a logged step is a bounded sample, not every completion of the step."""
+"""The completions table of a logged step is a bounded sample, not every completion of the step; the share of
+GRPO groups with no reward spread is counted per group, whatever `scale_rewards` is."""
 
 from __future__ import annotations
 
 import json
 
 import pandas as pd
+import pytest
 
 from rl.recipe import recipe_from_dict
 from rl.train import run_stage
@@ -63,3 +65,63 @@ def test_a_resume_keeps_the_rows_up_to_its_checkpoint_and_drops_one_cut_short_by
         {"step": 2, "reward": 0.25},
         {"step": 3, "reward": 1.0},
     ]
+
+
+RIGHT, WRONG = "<think>\nadd\n</think>\n\n\\boxed{5}", "<think>\nadd\n</think>\n\n\\boxed{6}"
+
+
+def test_zero_spread_is_counted_per_group_under_batch_scaling_where_trls_own_share_reads_zero(tmp_path):
+    """Three groups of two: both right, one of each, both wrong. Two teach nothing, whatever the scaling."""
+    from rl.metrics import ZERO_SPREAD
+    from rl.smoke.tiny import build_tiny
+    from rl.train import build_trainer
+
+    tiny = build_tiny(tmp_path.parent / "tiny")
+    data = tmp_path / "rows.jsonl"
+    data.write_text(json.dumps({"prompt": "What is 2 + 3?", "task": "math", "answer": "5"}) + "\n")
+    recipe = recipe_from_dict(
+        {
+            "name": "t",
+            "stage": "stage1",
+            "output_dir": str(tmp_path / "run"),
+            "model": {"name_or_path": str(tiny), "dtype": "float32"},
+            "data": {"mixture": [{"source": f"local:{data}"}]},
+            "rewards": [{"name": "math_accuracy"}],
+            "wandb": {"enabled": False},
+            "training": {
+                "max_steps": 1,
+                "per_device_train_batch_size": 6,
+                "num_generations": 2,
+                "scale_rewards": "batch",
+            },
+        }
+    )
+    trainer = build_trainer(recipe)
+    completions = [RIGHT, RIGHT, RIGHT, WRONG, WRONG, WRONG]
+    inputs = [{"task": "math", "answer": "5"}] * 6
+    prompts = [[{"role": "user", "content": "What is 2 + 3?"}]] * 6
+    ids = [trainer.processing_class(c)["input_ids"] for c in completions]
+    trainer._pending_metrics.clear()
+    rewards = trainer._calculate_rewards(inputs, prompts, completions, ids)
+    assert rewards[:, 0].tolist() == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+    assert trainer._pending_metrics[ZERO_SPREAD] == [pytest.approx(2 / 3)]
+
+
+def test_a_group_spread_only_by_a_weight_zero_reward_or_by_unscored_rows_has_zero_spread():
+    import torch
+
+    from rl.metrics import zero_spread_fraction
+
+    nan = float("nan")
+    rewards = torch.tensor(
+        [
+            [1.0, 0.0],  # group 1: the weighted totals are equal (the second reward weighs 0)
+            [1.0, 1.0],
+            [1.0, nan],  # group 2: one row unscored by every reward, so one scored row is left
+            [nan, nan],
+            [0.0, nan],  # group 3: spread
+            [1.0, nan],
+        ]
+    )
+    assert zero_spread_fraction(rewards, torch.tensor([1.0, 0.0]), 2) == pytest.approx(2 / 3)
+    assert zero_spread_fraction(rewards, torch.tensor([1.0, 1.0]), 2) == pytest.approx(1 / 3)

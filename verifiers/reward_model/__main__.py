@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument(
         "--model", default="runs/rm", help="local path or hub id of the reward model (default runs/rm)"
     )
+    s.add_argument("--revision", help="commit of a hub model (a full 40-hex id), so a restart loads the same")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8001)
     s.add_argument("--socket", help="serve on this unix socket instead of host:port")
@@ -42,7 +43,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve":
         from verifiers.reward_model.server import serve
 
-        serve(args.model, args.host, args.port, args.socket, args.device, args.batch_size, args.max_length)
+        serve(
+            args.model,
+            args.host,
+            args.port,
+            args.socket,
+            args.device,
+            args.batch_size,
+            args.max_length,
+            args.revision,
+        )
     else:
         if args.dataset is None:  # the bundled set and the bundled encoder need no hub
             os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -64,10 +64,14 @@ def score_unanswered(scores: list[float | None], prompts: list[Any], normalize: 
 
 
 def make_reward_function(
-    path_or_url: str, batch_size: int = 8, normalize: bool = True, think_prefill: bool = True
+    path_or_url: str,
+    batch_size: int = 8,
+    normalize: bool = True,
+    think_prefill: bool = True,
+    revision: str | None = None,
 ) -> Callable:
-    """A TRL reward function named `reward_model` scoring with the model at `path_or_url` (loaded on
-    first use). When the model or server cannot score a batch, every row is None and counted as failed.
+    """A TRL reward function named `reward_model` scoring with the model at `path_or_url` (a hub id at
+    `revision`; loaded on first use). When the model or server cannot score a batch, every row is None and counted as failed.
 
     Only completions with a final answer (`verifiers.completion.final_answer`) reach the model; one that
     never closed its thinking is scored below every answer in its group (`score_unanswered`), never by
@@ -84,7 +88,9 @@ def make_reward_function(
             if answered:
                 with lock:
                     if "scorer" not in state:
-                        state["scorer"] = RewardModelScorer(path_or_url, batch_size=batch_size)
+                        state["scorer"] = RewardModelScorer(
+                            path_or_url, batch_size=batch_size, revision=revision
+                        )
                 got = state["scorer"].score(
                     [prompts[i] for i in answered], [completions[i] for i in answered]
                 )

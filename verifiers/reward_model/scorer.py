@@ -78,6 +78,7 @@ class RewardModelScorer:
         batch_size: int = 8,
         max_length: int = DEFAULT_MAX_LENGTH,
         timeout_s: float = 120.0,
+        revision: str | None = None,  # a hub id's commit; a local path or URL needs none
     ) -> None:
         self.path_or_url = path_or_url
         self.batch_size = batch_size
@@ -103,8 +104,10 @@ class RewardModelScorer:
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(path_or_url)
-            self.model = AutoModelForSequenceClassification.from_pretrained(path_or_url, dtype=dtype)
+            self.tokenizer = AutoTokenizer.from_pretrained(path_or_url, revision=revision)
+            self.model = AutoModelForSequenceClassification.from_pretrained(
+                path_or_url, revision=revision, dtype=dtype
+            )
         except OSError as e:
             raise OSError(
                 f"cannot load a reward model from {path_or_url!r}: {e}. Train one with `make rm` "

@@ -55,15 +55,16 @@ def serve(
     device: str | None = None,
     batch_size: int = 8,
     max_length: int | None = None,
+    revision: str | None = None,
 ) -> None:
-    """Load the model and serve it in the foreground (uvicorn)."""
+    """Load the model (a hub id at `revision`) and serve it in the foreground (uvicorn)."""
     import uvicorn
 
     from sandbox.auth import protect, server_secret
 
     secret = server_secret(host, socket)  # before loading a model: a refused bind fails at once
     kwargs = {"max_length": max_length} if max_length else {}
-    scorer = RewardModelScorer(model, device=device, batch_size=batch_size, **kwargs)
+    scorer = RewardModelScorer(model, device=device, batch_size=batch_size, revision=revision, **kwargs)
     app = protect(create_app(scorer), secret)
     if socket:
         uvicorn.run(app, uds=socket, log_level="warning")

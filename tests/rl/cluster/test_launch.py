@@ -135,7 +135,8 @@ def test_stage2_serves_the_reward_model_beside_vllm_and_points_training_at_it(tm
     assert rm.node == 0 and rm.env["CUDA_VISIBLE_DEVICES"] == "4"
     assert rm.argv == [
         "python", "-m", "verifiers.reward_model", "serve",
-        "--model", "Skywork/Skywork-Reward-V2-Llama-3.1-8B", "--host", "0.0.0.0", "--port", "8001",
+        "--model", "Skywork/Skywork-Reward-V2-Llama-3.1-8B",
+        "--revision", "cba2f842f3f1af2f1b2f0d35e794d789976390c5", "--host", "0.0.0.0", "--port", "8001",
         "--batch-size", "16", "--max-length", "4096",
     ]  # fmt: skip
     (vllm,) = steps(plan, "vllm")
@@ -206,7 +207,7 @@ def test_dry_run_prints_commands_memory_and_resolved_recipe(capsys):
         "zero3.yaml",
         "python -m sandbox up",
         "GiB",
-        "Qwen/Qwen2.5-32B",
+        "--model Qwen/Qwen2.5-32B --revision 1818d35814b8319459f4bd55ed1ac8709630f003",  # vLLM at the pin
     ):
         assert text in out
     assert "resolved recipe" in out and "epsilon_high: 0.28" in out

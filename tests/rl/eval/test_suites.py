@@ -23,6 +23,7 @@ FULL_SIZES = {
     "humaneval": 164,
     "ifeval": 541,
     "bfcl": 400 + 200 + 200 + 200,
+    "smoke_math": 128,
 }
 COLUMNS = {
     "math": {"answer"},
