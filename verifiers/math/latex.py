@@ -20,6 +20,7 @@ falls back to LL on the original text. A test parses every answer of the project
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 
 _ATOM = re.compile(
@@ -201,6 +202,9 @@ def _sll_form(s: str) -> tuple[str, dict[str, str]] | None:
     return "".join(out), names
 
 
+_placeholder_lock = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def _converters():
     """latex2sympy2_extended's converter twice: with ANTLR's fast SLL prediction, and with full LL."""
@@ -263,11 +267,12 @@ def sll_parse(s: str):
         form = _sll_form(s)
         if form is None:
             raise
-    text, fast.placeholders = form
-    try:
-        return fast.parse(text)
-    finally:
-        fast.placeholders = {}
+    with _placeholder_lock:  # the converter is shared; its placeholders hold for this one parse
+        text, fast.placeholders = form
+        try:
+            return fast.parse(text)
+        finally:
+            fast.placeholders = {}
 
 
 @lru_cache(maxsize=4096)
