@@ -26,6 +26,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from rl.pins import model_argument
 from rl.recipe import Recipe, RecipeError, load_recipe
 
 
@@ -118,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rl filter", description=__doc__.splitlines()[0])
     parser.add_argument("recipe", help="recipe YAML whose data to estimate")
     parser.add_argument("overrides", nargs="*", help="dotted overrides, e.g. data.mixture.0.max_samples=1000")
-    parser.add_argument("--model", required=True, help="model directory (or hub id) to sample with")
+    parser.add_argument(
+        "--model", required=True, help="model directory, or hub id pinned as ID@COMMIT, to sample with"
+    )
     parser.add_argument("--samples", type=int, default=8, help="completions per prompt (default 8)")
     parser.add_argument(
         "--out", type=Path, help="JSONL to write (default data.pass_rates, else <run dir>/pass_rates.jsonl)"
@@ -140,8 +143,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        model = model_argument(args.model)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     out = args.out or Path(recipe.data.pass_rates or recipe.run_dir / "pass_rates.jsonl")
-    records = estimate(recipe, args.model, args.samples, args.limit, args.seed, args.batch_size)
+    records = estimate(recipe, model, args.samples, args.limit, args.seed, args.batch_size)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(r) + "\n" for r in records))
     print(summary(records))

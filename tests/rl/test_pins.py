@@ -148,3 +148,7 @@ def test_command_line_models_are_pinned_as_id_at_commit(tmp_path, caplog, capsys
         model_argument("acme/policy@main")
     assert rl_eval(["--model", "acme/policy@8faed76", "--suites", "gsm8k", "--limit", "1"]) == 2
     assert "error: --model acme/policy@8faed76: revision '8faed76' is not a full" in capsys.readouterr().err
+    from rl.difficulty import main as rl_filter
+
+    assert rl_filter([str(REPO / "recipes/smoke/stage1.yaml"), "--model", "acme/policy@main"]) == 2
+    assert "error: --model acme/policy@main: revision 'main' is not a full" in capsys.readouterr().err
