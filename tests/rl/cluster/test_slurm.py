@@ -128,7 +128,7 @@ def expected_calls(run: str) -> list[list[str]]:
             "gpu01",
             f"{logs}/vllm-node0.log",
             f"{ENV} CUDA_VISIBLE_DEVICES=0,1,2,3,4,5,6,7 trl vllm-serve --model Qwen/Qwen2.5-32B "
-            "--tensor-parallel-size 8 --data-parallel-size 1 --host 0.0.0.0 --port 8000 "
+            "--revision 1818d35814b8319459f4bd55ed1ac8709630f003 --tensor-parallel-size 8 --data-parallel-size 1 --host 0.0.0.0 --port 8000 "
             "--gpu-memory-utilization 0.9 --dtype bfloat16 --enable-prefix-caching true --max-model-len 18432",
         ),
     ]
