@@ -4,14 +4,14 @@ model answering TRL's vLLM call (token ids in, sampled ids and their log-probabi
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from rl.metrics import read_metrics
-from rl.recipe import load_recipe, recipe_from_dict
+from rl.recipe import load_recipe
 from rl.train import build_trainer
+from tests.rl.tiny_recipe import SAY, tiny_stage1
 
 REPO = Path(__file__).resolve().parents[2]
 IS_KEYS = ("sampling/importance_sampling_ratio/mean", "sampling/sampling_logp_difference/mean")
@@ -73,33 +73,26 @@ def test_the_importance_sampling_ratio_reaches_metrics_and_wandb(tmp_path, monke
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     tiny = build_tiny(tmp_path.parent / "tiny")
-    rows = [{"prompt": [{"role": "user", "content": f"say {i}"}], "task": "chat"} for i in range(4)]
-    data = tmp_path / "rows.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     recipe_is = {
         k: v
         for k, v in load_recipe(REPO / "recipes" / "qwen2.5-32b" / "stage1.yaml").training.items()
         if k.startswith("vllm_importance_sampling")
     }
-    recipe = recipe_from_dict(
+    recipe = tiny_stage1(
+        tmp_path,
+        tiny,
+        SAY[:4],
+        [{"name": "format"}],
         {
-            "name": "t",
-            "stage": "stage1",
-            "output_dir": str(tmp_path / "run"),
-            "model": {"name_or_path": str(tiny), "dtype": "float32"},
-            "data": {"mixture": [{"source": f"local:{data}"}]},
-            "rewards": [{"name": "format"}],
-            "wandb": {"mode": "offline", "log_completions": False},
-            "training": {
-                "max_steps": 1,
-                "per_device_train_batch_size": 4,
-                "num_generations": 4,
-                "max_completion_length": 6,
-                "save_strategy": "no",
-                "activation_checkpointing": False,
-                **recipe_is,
-            },
-        }
+            "max_steps": 1,
+            "per_device_train_batch_size": 4,
+            "num_generations": 4,
+            "max_completion_length": 6,
+            "save_strategy": "no",
+            "activation_checkpointing": False,
+            **recipe_is,
+        },
+        wandb={"mode": "offline", "log_completions": False},
     )
     trainer = build_trainer(recipe, trainer_cls=stand_in_trainer_class())
     trainer.train()

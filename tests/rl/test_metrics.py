@@ -3,41 +3,32 @@ GRPO groups with no reward spread is counted per group, whatever `scale_rewards`
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
 
-from rl.recipe import recipe_from_dict
 from rl.train import run_stage
+from tests.rl.tiny_recipe import SAY, tiny_stage1
 
 
 def test_each_step_logs_a_bounded_sample_of_completions(tmp_path):
     from rl.smoke.tiny import build_tiny
 
     tiny = build_tiny(tmp_path.parent / "tiny")
-    rows = [{"prompt": [{"role": "user", "content": f"say {i}"}], "task": "chat"} for i in range(8)]
-    data = tmp_path / "rows.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    recipe = recipe_from_dict(
+    recipe = tiny_stage1(
+        tmp_path,
+        tiny,
+        SAY,
+        [{"name": "format"}],
         {
-            "name": "t",
-            "stage": "stage1",
-            "output_dir": str(tmp_path / "run"),
-            "model": {"name_or_path": str(tiny), "dtype": "float32"},
-            "data": {"mixture": [{"source": f"local:{data}"}]},
-            "rewards": [{"name": "format"}],
-            "wandb": {"enabled": False, "completions_per_step": 4},
-            "training": {
-                "max_steps": 2,
-                "per_device_train_batch_size": 8,
-                "num_generations": 4,
-                "max_completion_length": 4,
-                "log_completions": True,
-                "save_strategy": "no",
-                "activation_checkpointing": False,
-            },
-        }
+            "max_steps": 2,
+            "per_device_train_batch_size": 8,
+            "num_generations": 4,
+            "max_completion_length": 4,
+            "log_completions": True,
+            "save_strategy": "no",
+            "activation_checkpointing": False,
+        },
+        wandb={"enabled": False, "completions_per_step": 4},
     )
     run_stage(recipe)
     tables = sorted((tmp_path / "run" / "completions").glob("*.parquet"))
@@ -77,25 +68,14 @@ def test_zero_spread_is_counted_per_group_under_batch_scaling_where_trls_own_sha
     from rl.train import build_trainer
 
     tiny = build_tiny(tmp_path.parent / "tiny")
-    data = tmp_path / "rows.jsonl"
-    data.write_text(json.dumps({"prompt": "What is 2 + 3?", "task": "math", "answer": "5"}) + "\n")
-    recipe = recipe_from_dict(
-        {
-            "name": "t",
-            "stage": "stage1",
-            "output_dir": str(tmp_path / "run"),
-            "model": {"name_or_path": str(tiny), "dtype": "float32"},
-            "data": {"mixture": [{"source": f"local:{data}"}]},
-            "rewards": [{"name": "math_accuracy"}],
-            "wandb": {"enabled": False},
-            "training": {
-                "max_steps": 1,
-                "per_device_train_batch_size": 6,
-                "num_generations": 2,
-                "scale_rewards": "batch",
-            },
-        }
-    )
+    rows = [{"prompt": "What is 2 + 3?", "task": "math", "answer": "5"}]
+    training = {
+        "max_steps": 1,
+        "per_device_train_batch_size": 6,
+        "num_generations": 2,
+        "scale_rewards": "batch",
+    }
+    recipe = tiny_stage1(tmp_path, tiny, rows, [{"name": "math_accuracy"}], training)
     trainer = build_trainer(recipe)
     completions = [RIGHT, RIGHT, RIGHT, WRONG, WRONG, WRONG]
     inputs = [{"task": "math", "answer": "5"}] * 6

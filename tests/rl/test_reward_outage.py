@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from rl.recipe import recipe_from_dict
 from rl.train import build_trainer
 from sandbox import wait_healthy
+from tests.rl.tiny_recipe import tiny_stage1
 
 REPO = Path(__file__).resolve().parents[2]
 SUM = "Read two integers on one line and print their sum."
@@ -67,26 +67,15 @@ def test_rows_whose_sandbox_died_are_unscored_by_every_reward_and_counted(tmp_pa
 
     url, proc = sandbox_server
     tiny = build_tiny(tmp_path.parent / "tiny")
-    data = tmp_path / "rows.jsonl"
-    data.write_text(json.dumps({"prompt": "x", "task": "math", "answer": "1"}) + "\n")
-    recipe = recipe_from_dict(
-        {
-            "name": "t",
-            "stage": "stage1",
-            "output_dir": str(tmp_path / "run"),
-            "model": {"name_or_path": str(tiny), "dtype": "float32"},
-            "data": {"mixture": [{"source": f"local:{data}"}]},
-            "rewards": [
-                {"name": "math_accuracy"},
-                {"name": "code_execution"},
-                {"name": "format", "weight": 0.1},
-                {"name": "overlong", "kwargs": {"max_completion_length": 64, "overlong_buffer": 16}},
-            ],
-            "sandbox": {"url": url},
-            "wandb": {"enabled": False},
-            "training": {"max_steps": 1, "per_device_train_batch_size": 2, "num_generations": 2},
-        }
-    )
+    rewards = [
+        {"name": "math_accuracy"},
+        {"name": "code_execution"},
+        {"name": "format", "weight": 0.1},
+        {"name": "overlong", "kwargs": {"max_completion_length": 64, "overlong_buffer": 16}},
+    ]
+    training = {"max_steps": 1, "per_device_train_batch_size": 2, "num_generations": 2}
+    rows = [{"prompt": "x", "task": "math", "answer": "1"}]
+    recipe = tiny_stage1(tmp_path, tiny, rows, rewards, training, sandbox={"url": url})
     trainer = build_trainer(recipe)
     names = trainer.reward_func_names
     assert names == ["math_accuracy", "code_execution", "format", "overlong"]

@@ -3,15 +3,14 @@ stops on the template's `<|im_end|>`, in the trainer's generation and in vLLM's 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from rl.metrics import read_metrics
-from rl.recipe import recipe_from_dict
 from rl.stopping import stop_at_turn_end, stop_token_ids
 from rl.train import run_stage
+from tests.rl.tiny_recipe import SAY, tiny_stage1
 
 
 @pytest.fixture(scope="module")
@@ -69,28 +68,20 @@ def test_vllm_gets_the_same_stop_ids_as_the_trainer(base_like):
 
 
 def test_a_grpo_completion_ends_at_the_turn_end_and_is_not_counted_cut_off(tmp_path, base_like):
-    rows = [{"prompt": [{"role": "user", "content": f"say {i}"}], "task": "chat"} for i in range(4)]
-    data = tmp_path / "rows.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    recipe = recipe_from_dict(
+    recipe = tiny_stage1(
+        tmp_path,
+        base_like,
+        SAY[:4],
+        [{"name": "format"}],
         {
-            "name": "t",
-            "stage": "stage1",
-            "output_dir": str(tmp_path / "run"),
-            "model": {"name_or_path": str(base_like), "dtype": "float32"},
-            "data": {"mixture": [{"source": f"local:{data}"}]},
-            "rewards": [{"name": "format"}],
-            "wandb": {"enabled": False},
-            "training": {
-                "max_steps": 1,
-                "per_device_train_batch_size": 4,
-                "num_generations": 4,
-                "max_completion_length": 8,
-                "mask_truncated_completions": True,
-                "save_strategy": "no",
-                "gradient_checkpointing": False,
-            },
-        }
+            "max_steps": 1,
+            "per_device_train_batch_size": 4,
+            "num_generations": 4,
+            "max_completion_length": 8,
+            "mask_truncated_completions": True,
+            "save_strategy": "no",
+            "gradient_checkpointing": False,
+        },
     )
     run_stage(recipe)
     (row,) = [r for r in read_metrics(tmp_path / "run") if "reward" in r]
