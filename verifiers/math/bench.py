@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     table.add_row("math-verify 0.9.0 (serial)", acc(peer), f"{t_peer:.2f}", f"{cpu_peer:.2f}", "-")
     Console().print(table)
     warm = (
-        "both warmed on the same pairs"
+        "both warmed on the same pairs and shapes"
         if not args.cold_peer
         else "ours with its workers' warm-up, math-verify cold"
     )
