@@ -6,8 +6,10 @@ of table building that every later parse of that shape skips. The tables live in
 what the forkserver parses before forking, every worker and every replacement after a timeout inherits
 copy-on-write. `WARM_UP` pairs are also compared (sympy's caches); `SHAPES` are only parsed: typical
 answer shapes of competition mathematics, one per family of token sequence, written for this list.
-Measured on the project's suites (two workers), the shapes cut the tables a worker still builds by three
-quarters and cost about a second, once, when the pool starts.
+Measured: the shapes cut the tables still built on the math-verify suite and the Qwen completions by
+three quarters (the bench's pairs, whose costly shapes guided the families), and on 1175 gold answers of
+the MATH-500, Minerva and OlympiadBench eval suites, never used to choose them, by a third (15% less
+parse time); they cost about a second, once, when the pool starts.
 """
 
 from __future__ import annotations
