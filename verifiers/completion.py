@@ -85,6 +85,8 @@ def final_answer(completion: Any, think_prefill: bool = True) -> str | None:
     text = end_of_turn(completion_text(completion))
     _, closed, after = text.rpartition(END_THINK)
     if closed:
+        if THINK in after:
+            return None  # it opened another thought and never closed it: no final answer
         answer = after
     elif think_prefill or THINK in text:
         return None

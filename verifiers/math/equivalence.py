@@ -240,14 +240,36 @@ def _no_digits(x: Basic) -> bool:
 
 
 def rounds_to(gold: Basic, decimals: int, value: Basic) -> bool:
-    """Whether an exact `value` lies within half a unit of the last digit of a decimal `gold`."""
-    if value.free_symbols or not isinstance(value, Basic) or value.is_Boolean:
+    """Whether an exact `value` lies within half a unit of the last digit of a decimal `gold`.
+
+    A value with a finite decimal expansion (`\\frac{49}{20}`, `\\frac{333}{1000}`) is a decimal written
+    another way and compares exactly, as a decimal answer does: only values a decimal cannot write
+    (irrationals, non-terminating rationals) are read against the gold's rounding.
+    """
+    if not isinstance(value, Basic) or value.free_symbols or value.is_Boolean:
         return False
     try:
         diff = abs((value - gold).evalf(60))
-        return bool(diff.is_number and diff <= sympy.Rational(1, 2) * sympy.Integer(10) ** (-decimals))
+        if not (diff.is_number and diff <= sympy.Rational(1, 2) * sympy.Integer(10) ** (-decimals)):
+            return False
+        return not _finite_decimal(value)
     except (TypeError, ValueError, OverflowError, ZeroDivisionError, AttributeError):
         return False
+
+
+def _finite_decimal(value: Basic, places: int = 30) -> bool:
+    """Whether `value` is a decimal of at most `places` digits after the point, to 60 digits' precision."""
+    if value.is_Rational:
+        q = int(value.q)
+        for p in (2, 5):
+            while q % p == 0:
+                q //= p
+        return q == 1
+    v = value.evalf(60)
+    if not v.is_real:
+        return False
+    scaled = v * sympy.Integer(10) ** places
+    return abs(scaled - sympy.Integer(round(scaled))) < sympy.Integer(10) ** (-15)
 
 
 def _rel_normal(r: Rel) -> tuple[Basic, bool]:
@@ -480,6 +502,7 @@ def _set_like_equal(g, a) -> bool:
 
 
 def _scaled(x, percent: bool) -> list:
+    """A number with a percent sign, as written and as a fraction (50% answers 50 and 1/2)."""
     if percent and isinstance(x, Basic) and not isinstance(x, sympy.Set | Rel) and not x.free_symbols:
         return [x, x / 100]
     return [x]
@@ -496,16 +519,32 @@ def answers_equal(gold: Answer, ans: Answer) -> bool:
         return False
     places = gold.decimals
     rounded = places is not None and ans.decimals is None and _significant(gold.text) >= 2
+    both = gold.percent and ans.percent  # 0.5% is not 50%: the same sign on both sides is no unit to drop
     for g in gold.exprs:
         for a in ans.exprs:
+            if _restates(g, a):
+                continue
             g0, a0 = defuse(g), defuse(a)
-            for gv in _scaled(g0, gold.percent):
-                for av in _scaled(a0, ans.percent):
+            for gv in _scaled(g0, gold.percent and not both):
+                for av in _scaled(a0, ans.percent and not both):
                     if objects_equal(gv, av):
                         return True
                     if rounded and places is not None and isinstance(av, Basic) and rounds_to(gv, places, av):
                         return True
     return False
+
+
+def _restates(g, a) -> bool:
+    """An answer that still holds a sum, product, integral, limit or derivative the gold has evaluated.
+
+    `\\int_0^1 x^2\\,dx` for 1/3 or `\\sum_{k=1}^{n} k` for n(n+1)/2 copies the question instead of
+    answering it, so it scores 0 however equal its value is.
+    """
+    return (
+        isinstance(a, Basic)
+        and a.has(*_UNEVALUATED)
+        and not (isinstance(g, Basic) and g.has(*_UNEVALUATED))
+    )
 
 
 def _significant(decimal: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from verifiers.completion import TURN_END, final_answer
+from verifiers.math.parse import unit_name
 
 _BOX_OPEN = re.compile(r"\\(?:boxed|fbox|framebox)\s*")
 # Text allowed between two boxes that together list one answer: "\boxed{1}, \boxed{2} and \boxed{3}".
@@ -35,7 +36,12 @@ _NEGATION = re.compile(
 )
 _OVERRIDE = re.compile(
     r"\b(?:or(?! equivalently| simply| in other words)|unless|alternatively|possibly|perhaps|maybe"
-    r"|but (?:it )?(?:could|might))\b(?:[ \t,:]+[A-Za-z']+){0,3}[ \t,:]*(?:-?\d|\$|\\\(|\\boxed)",
+    r"|although|though|whereas|otherwise|but (?:it )?(?:could|might))\b(?:[ \t,:]+[A-Za-z']+){0,3}[ \t,:]*"
+    r"(?:-?\d|\$|\\\(|\\boxed)"
+    # Another value offered beside the answer: "(6 is also valid)", "another possible answer is 6".
+    r"|\b(?:also|equally)\s+(?:be\s+)?(?:possible|valid|correct|acceptable|works?\b|an?\s+(?:answer|solution|option"
+    r"|candidate)|a\s+possibility)|\banother\s+(?:possible\s+|valid\s+|correct\s+)?(?:answer|solution|candidate"
+    r"|value)",
     re.IGNORECASE,
 )
 _HOPE = re.compile(r"\.?\s*I hope it is correct.*", re.IGNORECASE | re.DOTALL)
@@ -153,6 +159,25 @@ def _boxed_answer(text: str, strict: bool) -> str | None:
     return ", ".join(unique.values())
 
 
+# A unit written after an answer picked out of prose: "5 km", "$5$ km", "5 \\text{ km}".
+_UNIT_AFTER = re.compile(
+    r"[ \t]*\$?[ \t]*(?:\\[,;! ]|~)?[ \t]*(?:\\(?:text|mathrm|textrm|mbox)\{\s*([^{}]{1,24}?)\s*\}"
+    r"|((?:(?:square|sq\.?|cubic)[ \t]+)?[A-Za-z]{1,12}(?:[ \t]*/[ \t]*[A-Za-z]{1,12})?)\b)"
+)
+
+
+def _with_unit(text: str, end: int, body: str) -> str:
+    """`body` (which ends at `end` in `text`) with the physical unit written right after it, if any:
+    dropping it would make `5 km` answer a gold of `5 m`."""
+    m = _UNIT_AFTER.match(text, end)
+    if m is None or "\\text" in body:
+        return body
+    word = m.group(1) or m.group(2)
+    if word.lower() == "in":
+        return body  # "5 in total": a preposition far more often than inches
+    return f"{body} \\text{{ {word}}}" if unit_name(word) else body
+
+
 def _last_expression(text: str) -> str | None:
     """The later of the last math span and the last plain-text number; a short bare answer whole."""
     bare = _LEAD_IN.sub("", text.strip())
@@ -167,7 +192,7 @@ def _last_expression(text: str) -> str | None:
     for m in _MATH_SPAN.finditer(text):
         body = next(g for g in m.groups() if g is not None)
         if body.strip():
-            best = (m.end(), body)
+            best = (m.end(), _with_unit(text, m.end(), body))
     dollars = opens = 0
     pos = 0
     for m in _PLAIN_NUM.finditer(text):
@@ -179,7 +204,7 @@ def _last_expression(text: str) -> str | None:
         if (dollars % 2 and "$" in text[m.end() :]) or opens > 0:
             continue
         if best is None or m.start() >= best[0]:
-            best = (m.end(), m.group(0))
+            best = (m.end(), _with_unit(text, m.end(), m.group(0)))
     return best[1].strip() if best else None
 
 
@@ -203,7 +228,10 @@ def _phrase_answer(text: str) -> str | None:
             if not _joinable(lines[group[-1].end() : m.start()], lenient=False):
                 break
             group.append(m)
-        return ", ".join(next(g for g in m.groups() if g is not None).strip() for m in group)
+        bodies = [next(g for g in m.groups() if g is not None).strip() for m in group]
+        if len(bodies) == 1:
+            return _with_unit(lines, group[0].end(), bodies[0])
+        return ", ".join(bodies)
     return _last_expression(lines) or lines.strip().rstrip(".")
 
 

@@ -211,6 +211,13 @@ def _trig_degrees(m: re.Match) -> str:
     return f"\\{fn}{power or ''}(\\frac{{{value}\\pi}}{{180}})"
 
 
+def unit_name(words: str) -> str | None:
+    """The canonical physical unit a word names (`km`, `seconds` -> `s`); None for others and counting nouns."""
+    if not re.fullmatch(r"(?:(?:square|sq\.?|cubic)\s+)?[A-Za-z]+(?:\s*/\s*[A-Za-z]+)?", words.strip()):
+        return None
+    return _unit(words.strip(), None)
+
+
 def _unit(words: str, power: str | None) -> str | None:
     """The canonical physical unit of a unit tail ("km", "m^3", "m/s"); None for counting nouns."""
     parts = []
@@ -269,6 +276,7 @@ def normalize(raw: str) -> Answer:
     s = re.sub(r"\\text\{\s*(and|or|,)\s*\}", r" \1 ", s)
     percent = bool(_PERCENT.search(s))
     s = _PERCENT.sub(" ", s)
+    degrees = bool(_DEGREE.search(s))  # a degree sign is a unit: 60° is not 60 radians
     s = _DEGREE.sub("", s)
     s = _THOUSANDS.sub(lambda m: (m.group(1) or m.group(3)) + re.sub(r"\D", "", m.group(2) or m.group(4)), s)
     unit = None
@@ -285,6 +293,8 @@ def normalize(raw: str) -> Answer:
             break
         unit = unit or _unit(m.group(1), m.group(2))
         s = s[: m.start()].strip()
+    if degrees and unit is None:
+        unit = "deg"
     for canon, pattern in _SYNONYM_RE:
         if pattern.match(s):
             s, prose = canon, canon == "DNE"
@@ -337,6 +347,15 @@ def simple_number(s: str) -> Fraction | None:
         v = Fraction(int(a), int(b))
         return -v if sign else v
     return None
+
+
+def terminates(x: Fraction) -> bool:
+    """Whether a fraction has a finite decimal expansion (its denominator holds no prime but 2 and 5)."""
+    q = x.denominator
+    for p in (2, 5):
+        while q % p == 0:
+            q //= p
+    return q == 1
 
 
 def _base_value(a: Answer, base: int) -> int | None:
@@ -392,6 +411,8 @@ def _split_approx(s: str) -> str:
     head = s.split("\\approx", 1)[0]
     if "=" in head:
         return head.strip()
+    if not re.fullmatch(r"\s*(?:[A-Za-z]|\\(?!pi\b|infty\b)[A-Za-z]+)(?:_\{?\w+\}?)?(?:\([^()]*\))?\s*", head):
+        return head.strip()  # `\\frac{1}{3} \\approx 0.33` answers 1/3; `6 \\approx 5` answers 6, not 5
     return s.replace("\\approx", "=", 1).split("\\approx", 1)[0]
 
 
@@ -434,7 +455,7 @@ def parse(answer: Answer, gold: bool = False) -> Answer:
     # "p=5,q=2;p=7,q=2" lists solutions as assignments: read each group as a tuple of values.
     if ";" in s and "=" in s:
         groups = [g.split(",") for g in s.split(";")]
-        if all(all(re.fullmatch(r"\s*[A-Za-z](?:_\{?\w+\}?)?\s*=[^=]+", p) for p in g) for g in groups):
+        if all(all(re.fullmatch(r"\s*(?:[A-Za-z]|\\(?!pi\b|infty\b)[A-Za-z]+)(?:_\{?\w+\}?)?\s*=[^=]+", p) for p in g) for g in groups):
             s = ", ".join("(" + ", ".join(p.split("=", 1)[1].strip() for p in g) + ")" for g in groups)
     # "(0;0;6)", "-12;-11" -> commas; "or"/"and" between values -> commas.
     s = s.replace(";", ",")
