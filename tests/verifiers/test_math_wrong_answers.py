@@ -55,6 +55,9 @@ FAMILIES = {
         ("5", "The answer is not \\boxed{5}", "The answer is \\boxed{5}"),
         ("5", "\\boxed{5}, or possibly 7", "\\boxed{5}, which checks out."),
         ("5", "So \\boxed{5}. But maybe 6.", "So \\boxed{5}."),
+        ("5", "\\boxed{5}, although 6 is also possible.", "\\boxed{5}, as checked above."),
+        ("5", "\\boxed{5} (6 is also valid)", "\\boxed{5} (checked: 2 + 3 = 5)"),
+        ("5", "\\boxed{5}. Another possible answer is 6.", "\\boxed{5}. Both steps agree."),
     ],
     "units are compared, not stripped": [
         ("5 \\text{ m}", "5 \\text{ km}", "5 \\text{ meters}"),
@@ -67,6 +70,36 @@ FAMILIES = {
         ("2\\pi r h", "2\\pi r", "2\\pi h r"),
         ("x + t", "x", "t + x"),
         ("5c", "5", "5c"),
+    ],
+    "a percent sign on both sides is no unit to drop": [
+        ("50\\%", "0.5\\%", "\\frac{1}{2}"),
+        ("20\\%", "0.2\\%", "20 \\text{ percent}"),
+        ("0.2\\%", "20\\%", "0.2\\%"),
+        ("1\\%", "100\\%", "1\\%"),
+        ("\\frac{100}{3}\\%", "\\frac{1}{3}\\%", "\\frac{1}{3}"),  # through sympy
+    ],
+    "degrees are not radians": [
+        ("60^\\circ", "60 \\text{ radians}", "60 \\text{ degrees}"),
+        ("30°", "30 \\text{ rad}", "30"),
+        ("60 \\text{ rad}", "60^\\circ", "60 \\text{ radians}"),
+    ],
+    "a unit written after a prose answer is kept": [
+        ("5 \\text{ m}", "The length is 5 \\text{ km}", "The length is 5 \\text{ m}"),
+        ("5\\text{ m}", "Answer: $5$ km", "Answer: $5$ m"),
+        ("60^\\circ", "\\theta = 60 \\text{ rad}", "\\theta = 60^\\circ"),
+    ],
+    "an unevaluated sum, product, integral, limit or derivative restates the question": [
+        ("\\frac{1}{3}", "\\int_0^1 x^2 \\, dx", "\\frac{1}{3}"),
+        ("\\frac{n(n+1)(2n+1)}{6}", "\\sum_{k=1}^{n} k^2", "\\frac{n(2n+1)(n+1)}{6}"),
+        ("55", "\\sum_{k=1}^{10} k", "55"),
+        ("\\frac{\\pi^2}{6}", "\\sum_{n=1}^{\\infty} \\frac{1}{n^2}", "\\frac{\\pi^{2}}{6}"),
+        ("2x", "\\frac{d}{dx} x^2", "2x"),
+        ("n!", "\\prod_{k=1}^{n} k", "n!"),
+        ("1", "\\lim_{x\\to0}\\frac{\\sin x}{x}", "1"),
+    ],
+    "an approximation is read by its exact side": [
+        ("5", "\\boxed{6 \\approx 5}", "\\boxed{5 \\approx 5.0}"),
+        ("\\frac{1}{3}", "\\frac{1}{4} \\approx 0.33", "\\frac{1}{3} \\approx 0.33"),
     ],
     "letters, decimal commas and gold boxes": [
         ("a", "A", "a"),  # a lower-case gold is a variable, not choice (A)
@@ -140,3 +173,11 @@ def test_control_a_worked_solution_without_a_box_still_gives_its_answer():
         "that is 14. So the answer is 14."
     )
     assert math_reward(["</think>\\boxed{14}", "</think>\\boxed{7}"], answer=[solution] * 2) == [1.0, 0.0]
+
+
+def test_control_a_gold_that_is_itself_a_sum_meets_the_same_sum():
+    gold = "\\sum_{k=1}^{n} \\frac{1}{k}"
+    assert verify_batch([gold, gold], ["\\sum_{j=1}^{n} \\frac{1}{j}", "\\sum_{k=1}^{n} \\frac{2}{k}"]) == [
+        True,
+        False,
+    ]

@@ -10,7 +10,16 @@ larger (`2^{-200}` is not 0).
 **One tolerance, for a decimal gold.** A gold written as a plain decimal with at least two significant
 digits (`7.78`, `4.123105625617661`) is taken as rounded at its last digit: an answer written exactly
 (`\\sqrt{17}`, `\\frac{1}{3}`) matches when it lies within half a unit of that digit. A decimal answer
-against a decimal gold still compares exactly (`0.333` is not `0.33`).
+against a decimal gold still compares exactly (`0.333` is not `0.33`), and so does any answer whose value
+a decimal writes (`\\frac{333}{1000}` is 0.333, `\\frac{49}{20}` is 2.45: neither is `0.33` or `2.5`).
+
+**Percent** on one side only may be the unit the other leaves out (`50\\%` answers `\\frac{1}{2}` and `50`);
+on both sides the numbers compare as written (`0.5\\%` is not `50\\%`). A degree sign is a unit: `60^\\circ`
+is not `60 \\text{ rad}`.
+
+**An unevaluated sum, product, integral, limit or derivative** in the answer, where the gold has none,
+restates the question instead of answering it (`\\int_0^1 x^2\\,dx` for 1/3, `\\prod_{k=1}^n k` for `n!`,
+`\\lim_{x\\to0}\\frac{\\sin x}{x}` for 1): it is not equal, whatever its value.
 
 **Functions** (answers with unknowns) are compared at sample points that include negative and
 non-integer values, where `|x|` and `x`, or `\\ln|x|` and `\\ln x`, differ; sympy's simplification
@@ -57,6 +66,16 @@ def _digits(x: Basic) -> float:
         except (TypeError, ValueError):
             return math.inf
         return ev * max(_digits(base), 0.0)
+    if isinstance(x, sympy.exp):  # `e^{e^{e^{e^{e}}}}` is exp(exp(...)), not a power
+        (arg,) = x.args
+        if arg.free_symbols:
+            return 0.0
+        if _digits(arg) > 8:
+            return math.inf
+        try:
+            return abs(complex(arg.evalf(15))) * math.log10(math.e)
+        except (TypeError, ValueError, OverflowError):
+            return math.inf
     if isinstance(x, sympy.factorial | sympy.gamma):
         n_digits = _digits(x.args[0])
         if n_digits > 6:
@@ -82,7 +101,7 @@ def defuse(expr):
     def walk(node: Basic) -> None:
         if not isinstance(node, Basic):
             return
-        if node.is_Pow or isinstance(node, sympy.factorial | sympy.gamma):
+        if node.is_Pow or isinstance(node, sympy.factorial | sympy.gamma | sympy.exp):
             if not node.free_symbols and _digits(node) > _MAX_DIGITS:
                 found[node] = Symbol(f"huge_{len(found)}_{abs(hash(sympy.srepr(node))) % 10**8}")
                 return
@@ -541,9 +560,7 @@ def _restates(g, a) -> bool:
     answering it, so it scores 0 however equal its value is.
     """
     return (
-        isinstance(a, Basic)
-        and a.has(*_UNEVALUATED)
-        and not (isinstance(g, Basic) and g.has(*_UNEVALUATED))
+        isinstance(a, Basic) and a.has(*_UNEVALUATED) and not (isinstance(g, Basic) and g.has(*_UNEVALUATED))
     )
 
 

@@ -411,7 +411,9 @@ def _split_approx(s: str) -> str:
     head = s.split("\\approx", 1)[0]
     if "=" in head:
         return head.strip()
-    if not re.fullmatch(r"\s*(?:[A-Za-z]|\\(?!pi\b|infty\b)[A-Za-z]+)(?:_\{?\w+\}?)?(?:\([^()]*\))?\s*", head):
+    if not re.fullmatch(
+        r"\s*(?:[A-Za-z]|\\(?!pi\b|infty\b)[A-Za-z]+)(?:_\{?\w+\}?)?(?:\([^()]*\))?\s*", head
+    ):
         return head.strip()  # `\\frac{1}{3} \\approx 0.33` answers 1/3; `6 \\approx 5` answers 6, not 5
     return s.replace("\\approx", "=", 1).split("\\approx", 1)[0]
 
@@ -455,7 +457,7 @@ def parse(answer: Answer, gold: bool = False) -> Answer:
     # "p=5,q=2;p=7,q=2" lists solutions as assignments: read each group as a tuple of values.
     if ";" in s and "=" in s:
         groups = [g.split(",") for g in s.split(";")]
-        if all(all(re.fullmatch(r"\s*(?:[A-Za-z]|\\(?!pi\b|infty\b)[A-Za-z]+)(?:_\{?\w+\}?)?\s*=[^=]+", p) for p in g) for g in groups):
+        if all(all(re.fullmatch(r"\s*[A-Za-z](?:_\{?\w+\}?)?\s*=[^=]+", p) for p in g) for g in groups):
             s = ", ".join("(" + ", ".join(p.split("=", 1)[1].strip() for p in g) + ")" for g in groups)
     # "(0;0;6)", "-12;-11" -> commas; "or"/"and" between values -> commas.
     s = s.replace(";", ",")
