@@ -93,6 +93,8 @@ def hedges(draw):
                 "Maybe {v}",
                 "\\boxed{{{v}}}, although {w} is also possible",
                 "\\boxed{{{v}}} ({w} is also valid)",
+                "\\boxed{{{v}}} is wrong.",
+                "\\boxed{{{v}}}? No.",
             ]
         )
     )

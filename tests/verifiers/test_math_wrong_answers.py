@@ -58,6 +58,11 @@ FAMILIES = {
         ("5", "\\boxed{5}, although 6 is also possible.", "\\boxed{5}, as checked above."),
         ("5", "\\boxed{5} (6 is also valid)", "\\boxed{5} (checked: 2 + 3 = 5)"),
         ("5", "\\boxed{5}. Another possible answer is 6.", "\\boxed{5}. Both steps agree."),
+        ("5", "\\boxed{5} is wrong.", "\\boxed{5} is the count."),
+        ("5", "\\boxed{5}\\text{ is not correct}", "\\boxed{5\\,}"),
+        ("5", "\\boxed{5} (incorrect)", "\\boxed{5} (checked)"),
+        ("5", "\\boxed{5}? No.", "\\boxed{5}. No other value works."),
+        ("5", "\\boxed{5}... no, wait.", "\\boxed{5}. Wait times do not matter here."),
     ],
     "units are compared, not stripped": [
         ("5 \\text{ m}", "5 \\text{ km}", "5 \\text{ meters}"),
@@ -105,6 +110,9 @@ FAMILIES = {
         ("a", "A", "a"),  # a lower-case gold is a variable, not choice (A)
         ("e", "E", "e"),
         ("(B)", "\\textbf{(C)}\\ 7", "\\textbf{(B)}\\ 7"),
+        ("B", "\\text{B and C}", "\\text{B}"),  # two options picked are not one
+        ("(B)", "B C", "(B)"),
+        ("B", "(B) and (D)", "(B) 12"),
         ("2,3", "2.3", "2, 3"),
         ("The results are \\boxed{4} and \\boxed{5}.", "5", "4, 5"),
     ],

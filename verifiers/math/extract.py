@@ -44,6 +44,13 @@ _OVERRIDE = re.compile(
     r"|value)",
     re.IGNORECASE,
 )
+# Words right after the answer that call it wrong: "\\boxed{5} is wrong", "\\boxed{5} (incorrect)", "? No.".
+_RETRACT = re.compile(
+    r"^[\s.,;:!?]*(?:\\text\{\s*|\(\s*)?(?:(?:is|was|seems|looks)\s+(?:wrong|incorrect|not\s+(?:correct|right"
+    r"|valid|the\s+answer))|isn't\s+(?:correct|right)|(?:wrong|incorrect)\b|no\s*,\s*wait|wait\s*,\s*no\b"
+    r"|no[.!]*\s*$)",
+    re.IGNORECASE,
+)
 _HOPE = re.compile(r"\.?\s*I hope it is correct.*", re.IGNORECASE | re.DOTALL)
 _MATH_SPAN = re.compile(
     # Each body stops at the next opener of its kind, so unclosed delimiters cost linear time.
@@ -267,7 +274,7 @@ def _committed(region: str, ans: str) -> bool:
         start = box  # the words before the box, not before its content
     before = region[max(0, start - 80) : start]
     after = region[end + len(ans) :].lstrip("}$)] ")
-    return not _NEGATION.search(before) and not _OVERRIDE.search(after)
+    return not _NEGATION.search(before) and not _OVERRIDE.search(after) and not _RETRACT.match(after)
 
 
 def _is_hedge(ans: str) -> bool:

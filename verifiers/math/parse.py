@@ -245,7 +245,12 @@ def is_placeholder(text: str) -> bool:
 def choice_letter(text: str) -> str | None:
     """The multiple-choice letter an answer picks (`D`, `(d)`, `\\textbf{(D)}\\ 7`), upper-cased."""
     m = _ANSWER_LETTER.match(text.strip())
-    return m.group(1).upper() if m else None
+    if m is None:
+        return None
+    # "B and C", "A B C D E": a second option letter after the first picks several, so none.
+    if re.search(r"(?<![A-Za-z\\])\(?[A-E]\)?(?![A-Za-z])", text.strip()[m.end() :]):
+        return None
+    return m.group(1).upper()
 
 
 def normalize(raw: str) -> Answer:
@@ -261,7 +266,7 @@ def normalize(raw: str) -> Answer:
     s = _TRIG_DEGREES.sub(_trig_degrees, s)
     s = _THOUSANDS_MARKED.sub(lambda m: m.group(1) + re.sub(r"\D", "", m.group(2)), s)
     s = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)(?=[()\[\]|.\\{}])", "", s)
-    s = re.sub(r"\\(?:displaystyle|textstyle|mathrm\{\s*\}|!|;|quad|qquad)", " ", s)
+    s = re.sub(r"\\(?:displaystyle|textstyle|mathrm\{\s*\}|!|;|,|:|quad|qquad)", " ", s)
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
     # One spelling per relation and for digit shorthands (`\\frac13`, `\\sqrt3`), so equal texts meet
     # in the caller's fast path instead of a worker's parser.
