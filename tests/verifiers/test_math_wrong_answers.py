@@ -113,6 +113,9 @@ FAMILIES = {
         ("B", "\\text{B and C}", "\\text{B}"),  # two options picked are not one
         ("(B)", "B C", "(B)"),
         ("B", "(B) and (D)", "(B) 12"),
+        ("12:00", "212:00", "12:00"),  # a clock time is no ratio 12/0
+        ("12:00", "-12:00", "12:00"),
+        ("12:00", "5:0", "12:00"),
         ("2,3", "2.3", "2, 3"),
         ("The results are \\boxed{4} and \\boxed{5}.", "5", "4, 5"),
     ],
