@@ -35,7 +35,10 @@ def anagrams(draw):
 def swapped_names(draw):
     x, y = draw(st.lists(names, min_size=2, max_size=2, unique=True))
     v, w = draw(st.lists(ints, min_size=2, max_size=2, unique=True))
-    kind = draw(st.sampled_from(["swap", "rename", "tuple"]))
+    kind = draw(st.sampled_from(["swap", "rename", "tuple", "bounds"]))
+    if kind == "bounds":
+        lo, hi = sorted((v, w))
+        return f"{lo} < {x} < {hi}", f"{lo} < {y} < {hi}"
     if kind == "swap":
         return f"{x}={v}, {y}={w}", f"{x}={w}, {y}={v}"
     if kind == "rename":

@@ -28,6 +28,9 @@ FAMILIES = {
         ("y = 7", "x = 7", "y = 7"),
         ("x=1, y=2", "2, 1", "1, 2"),
         ("a=3, b=5", "a=5, b=3", "b=5, a=3"),
+        ("0 < x < 1", "0 < y < 1", "(0, 1)"),  # a chained inequality bounds the gold's unknown
+        ("0<f(x)<1", "0<g(x)<1", "0 < f(x) < 1"),
+        ("x<1 \\text{ or } x>2", "y<1 \\text{ or } y>2", "(-\\infty,1) \\cup (2,\\infty)"),
     ],
     "functions compared where they differ": [
         ("|x|", "x", "\\sqrt{x^2}"),

@@ -376,6 +376,11 @@ def _interval_of(x: Basic, sym: Symbol):
     return Interval(rhs, S.Infinity, left_open=op == ">")
 
 
+def _unknowns(x: Basic) -> set[str]:
+    """The names a relation bounds: its function values (`f(x)`) if any, else its free symbols."""
+    return {str(u) for u in (x.atoms(sympy.core.function.AppliedUndef) or x.free_symbols)}
+
+
 def _as_set(x: Basic):
     """An inequality in one unknown as a set of reals (`x >= 5` -> [5, oo)); None if not that."""
     if isinstance(x, Rel | sympy.And | sympy.Or):
@@ -476,6 +481,9 @@ def objects_equal(g, a) -> bool:
     if isinstance(g, Rel | sympy.And | sympy.Or) or isinstance(a, Rel | sympy.And | sympy.Or):
         if isinstance(g, Rel) and isinstance(a, Rel):
             return _same_relation(g, a)
+        logic = Rel | sympy.And | sympy.Or
+        if isinstance(g, logic) and isinstance(a, logic) and _unknowns(g) != _unknowns(a):
+            return False  # `0 < y < 1` does not bound x, nor `0 < g(x) < 1` f(x)
         sg, sa = _as_set(g), _as_set(a)
         return sg is not None and sa is not None and sg == sa
     if (
