@@ -91,7 +91,9 @@ FAMILIES = {
         ("30°", "30 \\text{ rad}", "30"),
         ("60 \\text{ rad}", "60^\\circ", "60 \\text{ radians}"),
     ],
-    "a unit written after a prose answer is kept": [
+    "a unit written after the answer, in prose or just outside its box, is kept": [
+        ("5 \\text{ m}", "\\boxed{5} km", "\\boxed{5} m"),
+        ("5 \\text{ m}", "$\\boxed{5}$\\,\\text{km}", "$\\boxed{5}$ in all"),
         ("5 \\text{ m}", "The length is 5 \\text{ km}", "The length is 5 \\text{ m}"),
         ("5\\text{ m}", "Answer: $5$ km", "Answer: $5$ m"),
         ("60^\\circ", "\\theta = 60 \\text{ rad}", "\\theta = 60^\\circ"),

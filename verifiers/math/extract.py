@@ -163,6 +163,11 @@ def _boxed_answer(text: str, strict: bool) -> str | None:
         if others - final:
             return None
     unique = {_squash(s[2]): s[2].strip() for s in group}  # "\\boxed{7} \\boxed{7}" is one answer
+    if len(unique) == 1 and strict:
+        # "\\boxed{5} km": a unit written just outside the box is still the answer's unit.
+        body = next(iter(unique.values()))
+        if not re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]+", "", body)):
+            return _with_unit(text, group[-1][1], body)
     return ", ".join(unique.values())
 
 
