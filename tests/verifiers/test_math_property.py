@@ -57,6 +57,7 @@ def functions_differing_at_negatives(draw):
                 ("\\ln|{n}| + {c}", "\\ln {n} + {c}"),
                 ("\\sqrt{{{n}^2}} + {c}", "{n} + {c}"),
                 ("{n}^2 + {c}", "{n} |{n}| + {c}"),
+                ("\\lfloor {n} \\rfloor + {c}", "\\lceil {n} \\rceil - 1 + {c}"),
             ]
         )
     )

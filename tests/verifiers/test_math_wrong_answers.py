@@ -37,6 +37,8 @@ FAMILIES = {
         ("\\ln|x| + C", "\\ln x + C", "\\ln|x| + C"),
         ("\\sqrt{x^2-2x+1}", "x-1", "|x-1|"),
         ("x", "|x|", "\\frac{x^2}{x}"),
+        ("\\lfloor x \\rfloor", "\\lceil x \\rceil - 1", "\\lfloor x \\rfloor"),  # differ at integers only
+        ("\\lceil x \\rceil", "\\lfloor x \\rfloor + 1", "\\lceil x \\rceil"),
         ("\\frac{1}{2}\\ln(x^2+1)", "\\ln\\sqrt{x^2}+\\frac{1}{2}", "\\ln\\sqrt{x^2+1}"),
     ],
     "words are not products of letters": [

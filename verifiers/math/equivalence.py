@@ -21,8 +21,9 @@ is not `60 \\text{ rad}`.
 restates the question instead of answering it (`\\int_0^1 x^2\\,dx` for 1/3, `\\prod_{k=1}^n k` for `n!`,
 `\\lim_{x\\to0}\\frac{\\sin x}{x}` for 1): it is not equal, whatever its value.
 
-**Functions** (answers with unknowns) are compared at sample points that include negative and
-non-integer values, where `|x|` and `x`, or `\\ln|x|` and `\\ln x`, differ; sympy's simplification
+**Functions** (answers with unknowns) are compared at sample points that include negative, non-integer
+and integer values, where `|x|` and `x`, `\\ln|x|` and `\\ln x`, or `\\lceil x \\rceil - 1` and
+`\\lfloor x \\rfloor` differ; sympy's simplification
 decides when a sample cannot be evaluated.
 
 Huge numeric subtrees (`10^{10^{10}}`, `9^{9^{9^9}}`, `100000!`) are replaced by opaque symbols before
@@ -41,9 +42,10 @@ from verifiers.math.parse import Answer, literal_verdict
 _MAX_DIGITS = 5000  # an integer bigger than this is never built; it becomes a placeholder symbol
 _REL_TOL = 1e-9  # for sampled function values only; numbers compare exactly (module docstring)
 _EXACT_DIGITS = 50
-# Sample points for functions: negative, fractional and positive, so |x| and x, or ln|x| and ln x, differ.
-_POINTS = [sympy.Rational(p, 100) for p in (137, -61, 229, -243, 71, -17)]
-_AGREE = 4  # points that must agree (two of them negative) before two functions count as equal
+# Sample points for functions: negative, fractional and positive, so |x| and x, or ln|x| and ln x, differ,
+# and one integer, where `\\lfloor x \\rfloor` and `\\lceil x \\rceil - 1` differ.
+_POINTS = [sympy.Rational(p, 100) for p in (137, -61, 300, 229, -243, 71, -17)]
+_AGREE = 5  # points that must agree (two negative, one integer) before two functions count as equal
 _ALIASES = {Symbol("i"): sympy.I, Symbol("e"): sympy.E, Symbol("pi"): sympy.pi}
 
 
