@@ -37,7 +37,7 @@ _NEGATION = re.compile(
 _OVERRIDE = re.compile(
     r"\b(?:or(?! equivalently| simply| in other words)|unless|alternatively|possibly|perhaps|maybe"
     r"|although|though|whereas|otherwise|but (?:it )?(?:could|might))\b(?:[ \t,:]+[A-Za-z']+){0,3}[ \t,:]*"
-    r"(?:-?\d|\$|\\\(|\\boxed)"
+    r"(?:-?\d|\$|\\\(|\\boxed|\(?(?-i:[A-E])\)?(?=[ \t]*(?:[.,;:)!?\n]|$)))"  # a number, math, or a choice
     # Another value offered beside the answer: "(6 is also valid)", "another possible answer is 6".
     r"|\b(?:also|equally)\s+(?:be\s+)?(?:possible|valid|correct|acceptable|works?\b|an?\s+(?:answer|solution|option"
     r"|candidate)|a\s+possibility)|\banother\s+(?:possible\s+|valid\s+|correct\s+)?(?:answer|solution|candidate"
