@@ -9,6 +9,7 @@ Rewards receive every other column as keyword arguments (see recipes/README.md f
 from __future__ import annotations
 
 import json
+import logging
 import math
 import random
 from collections import Counter
@@ -27,7 +28,8 @@ from rl.adapters import (
     with_instruction,
 )
 from rl.decontam import prompt_text
-from rl.filters import DataReport, band_reason, drop_too_long, prompt_key, read_pass_rates
+from rl.filters import DataReport, band_reason, drop_too_long, prompt_key
+from rl.pass_rates import PassRates, read_pass_rates
 from sandbox.formats import SUPPORTED_LANGUAGES
 from verifiers import jsonl
 from verifiers.completion import message_text
@@ -58,6 +60,7 @@ COLUMNS = (
 # Where `local:<name>` looks after the path itself: <root>/<name>/<split>.jsonl or <root>/<name>.jsonl.
 # rl/data/smoke/<task>/<split>.jsonl holds the bundled smoke tasks (rl/smoke/tasks.py writes them).
 BUNDLED_ROOTS = (Path(__file__).resolve().parent / "data",)
+log = logging.getLogger("rl.data")
 
 
 class DataError(ValueError):
@@ -119,7 +122,7 @@ def load_source(
     report: DataReport | None = None,
     decontaminator: Decontaminator | None = None,
     references: bool = False,
-    pass_rates: dict[str, float] | None = None,
+    pass_rates: dict[str, float | None] | None = None,
     band: list[float] | None = None,
 ) -> Dataset:
     """One mixture entry as a Dataset with its columns renamed, a `task` and a `source` column, adapted to
@@ -271,11 +274,16 @@ def load_mixture(
             f"data.decontaminate {data.decontaminate} needs the eval suites' problems: pass "
             "decontaminator=rl.eval.suites.decontaminator(data.decontaminate, data.decontaminate_ngram)"
         )
-    rates = read_pass_rates(data.pass_rates) if data.pass_rate_band is not None and data.pass_rates else None
+    estimate = (
+        read_pass_rates(data.pass_rates) if data.pass_rate_band is not None and data.pass_rates else None
+    )
+    rates = estimate.rates if estimate is not None else None
     parts = [
         load_source(src, data.seed, report, decontaminator, references, rates, data.pass_rate_band)
         for src in data.mixture
     ]
+    if estimate is not None:
+        _check_coverage(estimate, report)
     ds = concatenate_datasets(_align(parts)) if len(parts) > 1 else parts[0]
     if data.eval_fraction > 0:
         n_eval = max(1, math.floor(len(ds) * data.eval_fraction))
@@ -284,13 +292,40 @@ def load_mixture(
     return ds, None
 
 
-def _in_band(ds: Dataset, rates: dict[str, float], band: list[float], report: DataReport) -> Dataset:
-    """Rows whose estimated pass rate is inside `band` (rows without an estimate stay)."""
-    reasons = [band_reason(rates.get(prompt_key(p)), band) for p in list(ds["prompt"])]
+def _in_band(ds: Dataset, rates: dict[str, float | None], band: list[float], report: DataReport) -> Dataset:
+    """Rows whose estimated pass rate is inside `band`. A row the file has no line for is `not_estimated`
+    (dropped: the band promises every trained prompt was measured); one whose task has no verifier (its
+    rate is None, e.g. the reward model's `general` rows) stays."""
+    keys = [prompt_key(p) for p in list(ds["prompt"])]
+    reasons = [band_reason(rates[k], band) if k in rates else "not_estimated" for k in keys]
     for (name, reason), n in Counter(zip(list(ds["source"]), reasons, strict=True)).items():
         if reason is not None:
             report.drop(name, reason, n)
     return ds.select([i for i, r in enumerate(reasons) if r is None])
+
+
+def _check_coverage(estimate: PassRates, report: DataReport) -> None:
+    """A file that covers none of the stage's prompts is for other data (an error); one that misses some
+    is older than the data: said with the count, and the rows are dropped as `not_estimated`."""
+    missing = sum(c.dropped.get("not_estimated", 0) for c in report.values())
+    if not missing:
+        return
+    banded = (c.kept + c.dropped.get("too_easy", 0) + c.dropped.get("too_hard", 0) for c in report.values())
+    total = missing + sum(banded)
+    rerun = estimate.rerun()
+    if missing == total:
+        raise DataError(
+            f"data.pass_rates {estimate.path} has none of this stage's {total} prompts: it was estimated on "
+            f"other data (another recipe, source, revision, max_samples or seed). Rerun `{rerun}`"
+        )
+    log.warning(
+        "data.pass_rates %s has no estimate for %d of this stage's %d prompts (dropped as not_estimated): "
+        "the data changed since `rl filter` ran, or it ran with --limit. Rerun `%s` to train on them",
+        estimate.path,
+        missing,
+        total,
+        rerun,
+    )
 
 
 def _align(parts: list[Dataset]) -> list[Dataset]:

@@ -161,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no local copy under {args.local} for: {', '.join(missing)} (hub)", file=sys.stderr)
         tokenizer = load_tokenizer(recipe, args.tokenizer)
         from rl.data import load_training_data
+        from rl.pass_rates import check as check_pass_rates
+
+        # a band estimated with another model is refused; other sampling settings are warned about
+        check_pass_rates(recipe, tokenizer if args.tokenizer is None else None)
 
         report = DataReport()
         from rl.eval.suites import decontaminator

@@ -9,9 +9,18 @@ more problems of one suite is a template phrase ("Express your answer as a commo
 problem, and is left out.
 
 IFEval is the exception to "one shared n-gram is enough": its prompts are a task plus instruction sentences,
-and instruction-following training sets (RLVR-IFeval) reuse those instruction sentences word for word by
-design. A training prompt is contaminated by an IFEval prompt only when it shares at least half of the
-n-grams that prompt holds alone, i.e. the task itself, not one instruction.
+and instruction-following training sets (RLVR-IFeval) word their constraints with IFEval's own templates by
+design. A training prompt is contaminated by an IFEval prompt only when it shares at least 30% of the
+n-grams that prompt holds alone: its task, not its instructions. Measured on the 541 IFEval prompts
+(tests/rl/test_decontam_ifeval.py), with training prompts made of an unrelated task plus an IFEval prompt's
+own instructions as IFEval's templates word them, and of an IFEval prompt's task plus another prompt's
+instructions:
+
+| rule | unrelated task + its instructions dropped | its task + other instructions dropped |
+|---|---:|---:|
+| one shared 8-gram (the other suites) | 164 / 541 | 529 / 532 |
+| >= 50% of the prompt's own 8-grams | 2 / 541 | 467 / 532 |
+| >= 30% (this) | 20 / 541 | 511 / 532 |
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ _WORD = re.compile(r"\w+")
 
 # Suites whose prompts embed instruction templates that training sets share by design: the fraction of one
 # eval prompt's own n-grams a training prompt must share to count as a copy of it (others: any one n-gram).
-MIN_SHARED_FRACTION = {"ifeval": 0.5}
+MIN_SHARED_FRACTION = {"ifeval": 0.3}
 
 
 class DecontamError(ValueError):

@@ -6,7 +6,9 @@ the share of such groups as `frac_group_reward_zero_std`, rl.metrics): prompts t
 generation. This command samples K completions per prompt with the recipe's own sampling settings (vLLM
 when installed with a GPU, transformers otherwise), scores them with the recipe's verifier for the row's
 task (math_accuracy, code_execution, ifeval, tool_call), and writes `{"key", "pass_rate", ...}` per prompt
-to a JSONL file. A recipe then keeps the prompts inside a band:
+to a JSONL file whose first line records what was measured (rl.pass_rates: the model and its weights'
+fingerprint, K, the seed, the sampling settings, the data, the command). A recipe then keeps the prompts
+inside a band:
 
     data:
       pass_rates: runs/<name>/<stage>/pass_rates.jsonl
@@ -20,12 +22,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import json
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from rl import pass_rates
+from rl.pass_rates import sampling_settings
 from rl.pins import model_argument
 from rl.recipe import Recipe, RecipeError, load_recipe
 
@@ -37,8 +40,10 @@ def estimate(
     limit: int | None = None,
     seed: int = 0,
     batch_size: int | None = None,
+    header: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """One record per distinct prompt: `key`, `source`, `task`, `pass_rate` (None without a verifier)."""
+    """One record per distinct prompt: `key`, `source`, `task`, `pass_rate` (None without a verifier).
+    `header`, when given, receives what was measured (rl.pass_rates.provenance) once the model is loaded."""
     from rl.data import load_mixture, prepare
     from rl.data_check import all_pass, sandbox_url, task_rewards
     from rl.eval.generation import Sampling, batch_sampling, load_backend
@@ -58,14 +63,18 @@ def estimate(
     rows = rows.select(order)
     backend = load_backend(model, batch_size=batch_size)
     rendered = prepare(rows, backend.tokenizer, data)
-    t = recipe.training
+    settings = sampling_settings(recipe, backend.tokenizer)
     sampling = Sampling(
-        temperature=float(t.get("temperature", 1.0)),
-        top_p=float(t.get("top_p", 1.0)),
-        top_k=int(t.get("top_k") or 0),
-        max_new_tokens=int(t.get("max_completion_length") or 256),
+        temperature=settings["temperature"],
+        top_p=settings["top_p"],
+        top_k=settings["top_k"],
+        max_new_tokens=settings["max_completion_length"],
         seed=seed,
     )
+    if header is not None:
+        header["backend"] = backend.name
+        header["sampling"] = settings
+        header["prompts"] = len(rendered)
     rewards = task_rewards(recipe)
     records = []
     needs_sandbox = any(task == "code" for task in rendered["task"])
@@ -149,9 +158,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     out = args.out or Path(recipe.data.pass_rates or recipe.run_dir / "pass_rates.jsonl")
-    records = estimate(recipe, model, args.samples, args.limit, args.seed, args.batch_size)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("".join(json.dumps(r) + "\n" for r in records))
+    measured: dict[str, Any] = {}
+    records = estimate(recipe, model, args.samples, args.limit, args.seed, args.batch_size, measured)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--out" not in argv:
+        argv += ["--out", str(out)]
+    header = pass_rates.provenance(recipe, argv, args.model, model, args.samples, args.seed, args.limit)
+    pass_rates.write(out, header | measured, records)
     print(summary(records))
     print(f"pass rates: {out}  (use: data.pass_rates={out} data.pass_rate_band=[0.1,0.9])")
     return 0

@@ -4,7 +4,8 @@ Rows are dropped, never silently: every reason has a name in the report (`python
 training logs it). Reasons: `no_gold` (placeholder math golds), `unsupported_language` (code the sandbox
 cannot run), `unreadable` (columns that do not parse as their format), `contaminated` (shares an n-gram
 with an eval suite, `rl.decontam`), `too_long` (the rendered prompt leaves less than
-`max_completion_length` of the vLLM context), `too_easy` / `too_hard` (outside the recipe's pass-rate band),
+`max_completion_length` of the vLLM context), `too_easy` / `too_hard` (outside the recipe's pass-rate band), `not_estimated` (not in the band's
+pass-rate file: added or changed since the estimate, rl.pass_rates),
 `weight` (usable rows a source weight below 1 leaves out). `kept` is what the stage trains on from a source
 (with a weight above 1, repeats included).
 """
@@ -15,7 +16,6 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -123,21 +123,6 @@ def prompt_key(messages: Any) -> str:
     """A stable key for one prompt (its chat messages before rendering), for pass-rate files."""
     text = messages if isinstance(messages, str) else json.dumps(messages, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def read_pass_rates(path: str | Path) -> dict[str, float]:
-    """`{prompt key: pass rate}` from a `python -m rl filter` JSONL file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"data.pass_rates {path} not found: write it with `python -m rl filter RECIPE --model PATH`"
-        )
-    with path.open() as f:
-        return {
-            r["key"]: float(r["pass_rate"])
-            for r in map(json.loads, filter(str.strip, f))
-            if r["pass_rate"] is not None
-        }
 
 
 def band_reason(rate: float | None, band: list[float]) -> str | None:

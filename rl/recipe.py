@@ -73,6 +73,9 @@ class DataSection:
     decontaminate_ngram: int = 8  # open-r1's n
     pass_rates: str | None = None  # JSONL written by `python -m rl filter`: each prompt's pass rate
     pass_rate_band: list[float] | None = None  # keep prompts whose pass rate is in [low, high]
+    # pass_rates made with another model than the stage starts from is an error (rl.pass_rates); true: a
+    # warning, for filtering with a fixed reference model on purpose
+    pass_rates_any_model: bool = False
 
 
 @dataclass

@@ -8,7 +8,7 @@ logs `rewards/<name>/mean`), wrapped here and only here:
 
 - `routed`: only rows whose `task` the reward owns reach the verifier (others score None, which TRL
   nan-aggregates); rows it cannot score are counted (`verifiers.failures`) and logged every step as
-  `rewards/<name>/failed` through TRL's `log_metric` hook; a reward that raises scores its rows None
+  `rewards/<name>/failed` through TRL's `log_metric` hook (the step's total over all ranks); a reward that raises scores its rows None
   (not 0) and counts them all as failed. Rows a verifier scored but noted (`verifiers.failures.note`,
   e.g. code in another language than the row asks) are logged as `rewards/<name>/<kind>`.
 - `overlapped` (the SLOW rewards): the routed reward made `async`, run in a worker thread, so TRL's
@@ -29,6 +29,7 @@ import functools
 import importlib
 import logging
 import math
+import os
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable
@@ -255,6 +256,24 @@ def _claim_notes(names: set[str]) -> dict[str, int]:
         return dict(out)
 
 
+def _log_count(kwargs: dict, metric: str, count: int) -> None:
+    """Log `count` rows of this rank so that the logged figure is the total over all ranks.
+
+    TRL's `log_metric` averages each metric over the ranks that logged it; every rank logs every call
+    (zeros included), so a rank's count times the number of ranks averages to the sum.
+    """
+    if kwargs.get("log_metric") is not None:
+        kwargs["log_metric"](metric, float(count * _world_size()))
+
+
+def _world_size() -> int:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def _inner_name(fn: Callable) -> str:
     while isinstance(fn, functools.partial):
         fn = fn.func
@@ -305,10 +324,9 @@ def routed(
             if gate is not None:
                 gate.publish(completions, name, {i for i in rows if values[i] is None})
         failed, notes = _claim(owners), _claim_notes(owners)
-        if kwargs.get("log_metric") is not None:
-            kwargs["log_metric"](f"rewards/{name}/failed", float(failed))
-            for kind, count in notes.items():  # e.g. rewards/code_execution/wrong_language
-                kwargs["log_metric"](f"rewards/{name}/{kind}", float(count))
+        _log_count(kwargs, f"rewards/{name}/failed", failed)
+        for kind, count in notes.items():  # e.g. rewards/code_execution/wrong_language
+            _log_count(kwargs, f"rewards/{name}/{kind}", count)
         if guard is not None:
             guard.observe(name, failed, len(rows))
         return values
@@ -415,8 +433,8 @@ class OutageGate:
             drop = await self.unscored(completions, list(row_tasks))
             for i in drop:
                 values[i] = None
-            if counts and kwargs.get("log_metric") is not None:
-                kwargs["log_metric"]("rewards/unscored", float(len(drop)))
+            if counts:
+                _log_count(kwargs, "rewards/unscored", len(drop))
             return values
 
         reward.__name__ = reward.__qualname__ = name

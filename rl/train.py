@@ -122,11 +122,13 @@ def build_trainer(
     from rl.eval.suites import decontaminator
     from rl.filters import DataReport, prompt_budget
     from rl.metrics import MetricsCallback, bound_completion_logs, log_group_spread
+    from rl.pass_rates import check as check_pass_rates
     from rl.stopping import stop_at_turn_end
 
     tokenizer = AutoTokenizer.from_pretrained(model_path, revision=recipe.model.revision)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    check_pass_rates(recipe, tokenizer, model_path)  # a band estimated with another model is refused
     report = DataReport()
     clean = decontaminator(recipe.data.decontaminate, recipe.data.decontaminate_ngram)
     # The main process loads and maps the datasets first (into the shared datasets cache); the other
@@ -318,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from rl.checkpointing import EXIT_REQUEUE, StoppedForRequeue
     from rl.data import DataError
+    from rl.pass_rates import PassRatesError
     from rl.services import RewardFailureError, ServiceError
 
     try:
@@ -326,7 +329,12 @@ def main(argv: list[str] | None = None) -> int:
             print(recipe.to_yaml(), end="")
             return 0
         run_dir = run_stage(recipe)
-    except (RecipeError, DataError, ServiceError) as e:  # fix the recipe, the data or the service: say which
+    except (
+        RecipeError,
+        DataError,
+        PassRatesError,
+        ServiceError,
+    ) as e:  # fix the recipe, the data or the service: say which
         print(f"error: {e}", file=sys.stderr)
         return 2
     except StoppedForRequeue as e:

@@ -83,10 +83,10 @@ def test_a_training_prompt_copying_an_eval_problem_is_dropped_and_one_sharing_an
     assert decontaminator(["aime24", "ifeval"]).suite_of(ifeval) == "ifeval"  # type: ignore[union-attr]
 
 
-def test_the_pass_rate_band_drops_too_easy_and_too_hard_prompts_and_keeps_unestimated_ones(tmp_path):
-    rows = [{"prompt": f"What is {i} + {i}?", "answer": str(2 * i)} for i in range(4)]
+def test_the_pass_rate_band_drops_too_easy_too_hard_and_unestimated_prompts(tmp_path):
+    rows = [{"prompt": f"What is {i} + {i}?", "answer": str(2 * i)} for i in range(5)]
     src = write_jsonl(tmp_path / "m.jsonl", rows)
-    rates = {0: 0.0, 1: 0.5, 2: 1.0}  # prompt 3 has no estimate
+    rates = {0: 0.0, 1: 0.5, 2: 1.0, 4: None}  # prompt 3 is not in the file; 4 has no verifier
     msgs = lambda i: [{"role": "user", "content": rows[i]["prompt"]}]  # noqa: E731
     (tmp_path / "rates.jsonl").write_text(
         "".join(json.dumps({"key": prompt_key(msgs(i)), "pass_rate": r}) + "\n" for i, r in rates.items())
@@ -98,8 +98,8 @@ def test_the_pass_rate_band_drops_too_easy_and_too_hard_prompts_and_keeps_unesti
         pass_rate_band=[0.1, 0.9],
     )
     train, _ = load_mixture(data, report)
-    assert train["answer"] == ["2", "6"]
-    assert dict(report[src].dropped) == {"too_hard": 1, "too_easy": 1}
+    assert train["answer"] == ["2", "8"]
+    assert dict(report[src].dropped) == {"too_hard": 1, "too_easy": 1, "not_estimated": 1}
 
 
 def test_tool_rows_show_their_tools_in_the_training_prompt(tokenizer):

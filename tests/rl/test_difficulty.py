@@ -43,7 +43,7 @@ def test_rl_filter_writes_a_pass_rate_per_distinct_prompt_that_the_band_reads(tm
         )
         == 0
     )
-    records = [json.loads(line) for line in out.read_text().splitlines()]
+    records = [json.loads(line) for line in out.read_text().splitlines()[1:]]  # after the header
     recipe = load_recipe(RECIPES / "smoke" / "stage1.yaml", overrides)
     rows, _ = load_mixture(recipe.data)
     assert sorted(r["key"] for r in records) == sorted({prompt_key(p) for p in rows["prompt"]})

@@ -84,3 +84,44 @@ def test_two_ranks_load_data_main_first_and_only_the_main_process_writes_shared_
     assert "recipe.yaml" in main["writes"] and "tokenizer_config.json" in main["writes"]
     assert other["writes"] == []
     assert (tmp_path / "run" / "config.json").is_file()
+
+
+def test_failed_rows_are_logged_as_the_total_over_both_ranks(tmp_path):
+    """Every completion's gold is unparseable, so each of the step's 8 rows (4 per rank) fails to score:
+    the logged count is 8, not the per-rank mean of 4 that TRL's metric averaging would give."""
+    from rl.smoke.tiny import build_tiny
+
+    tiny = build_tiny(tmp_path.parent / "tiny")
+    rows = [{"prompt": f"What is {i} + 1?", "task": "math", "answer": "}{"} for i in range(8)]
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    recipe = {
+        "name": "t",
+        "stage": "stage1",
+        "output_dir": str(tmp_path / "run"),
+        "model": {"name_or_path": str(tiny), "dtype": "float32"},
+        "data": {"mixture": [{"source": f"local:{data}"}]},
+        "rewards": [{"name": "math_accuracy"}, {"name": "format", "weight": 0.1}],
+        "reward_failures": {"patience": 0},
+        "wandb": {"enabled": False},
+        "training": {
+            "max_steps": 1,
+            "per_device_train_batch_size": 4,
+            "num_generations": 4,
+            "max_completion_length": 8,
+            "save_strategy": "no",
+        },
+    }
+    (tmp_path / "stage1.yaml").write_text(yaml.safe_dump(recipe))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+        "--master_addr", "127.0.0.1", "--master_port", str(free_port()),
+        "-m", "rl", "train", str(tmp_path / "stage1.yaml"),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    (row,) = [r for r in map(json.loads, lines) if "rewards/math_accuracy/failed" in r]
+    assert row["rewards/math_accuracy/failed"] == 8
+    assert row["rewards/unscored"] == 8
