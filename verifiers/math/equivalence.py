@@ -33,11 +33,12 @@ sympy evaluates anything, so `x - x + 10` cancels cheaply and nothing explodes.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import sympy
 from sympy import Basic, Eq, FiniteSet, Interval, MatrixBase, Rel, S, Symbol, Tuple, Union
 
-from verifiers.math.parse import Answer, literal_verdict
+from verifiers.math.parse import Answer, literal_verdict, terminates
 
 _MAX_DIGITS = 5000  # an integer bigger than this is never built; it becomes a placeholder symbol
 _REL_TOL = 1e-9  # for sampled function values only; numbers compare exactly (module docstring)
@@ -281,11 +282,7 @@ def rounds_to(gold: Basic, decimals: int, value: Basic) -> bool:
 def _finite_decimal(value: Basic, places: int = 30) -> bool:
     """Whether `value` is a decimal of at most `places` digits after the point, to 60 digits' precision."""
     if value.is_Rational:
-        q = int(value.q)
-        for p in (2, 5):
-            while q % p == 0:
-                q //= p
-        return q == 1
+        return terminates(Fraction(int(value.p), int(value.q)))
     v = value.evalf(60)
     if not v.is_real:
         return False
