@@ -66,3 +66,39 @@ def test_answer_phrase_prefilter_changes_no_match():
             got = [m.span() for m in _PHRASE.finditer(text)]
             assert got == [m.span() for m in plain.finditer(text)], form
             assert got, form
+
+
+def test_phrase_after_the_last_box_is_found_from_the_box_on():
+    """The scan for a final-answer phrase that overrides the boxes starts at the last box (speed on long
+    completions); it must decide as a scan of the whole text does: a phrase before the last box, or
+    between boxes, leaves the box; one after it overrides it."""
+    import re
+
+    from verifiers.math.extract import _BOX_OPEN, _PHRASE, _phrase_after_boxes, _phrase_answer
+
+    def whole_scan(text: str) -> str | None:
+        phrases, boxes = list(_PHRASE.finditer(text)), list(_BOX_OPEN.finditer(text))
+        if not phrases or (boxes and boxes[-1].start() > phrases[-1].start()):
+            return None
+        ans = _phrase_answer(text)
+        if ans is not None and re.match(r"\s*(?:the|a|an|this|that|it|to|in|of|when|which)\b", ans, re.I):
+            return None
+        return ans
+
+    texts = [
+        "The answer is 4, so \\boxed{4}.",
+        "\\boxed{4}. The final answer is 5.",
+        "So \\fbox{3}; answer: 3 and then \\framebox{6}",
+        "\\boxed{1} and the answer is 2, then \\boxed{3}; #### 7",
+        "Answer: \\boxed{9}",
+        "\\boxed{9}\\boxed{10} the answer is the number of ways",
+        "答案：5 \\boxed{6} Ответ: 7",
+        "no box, the answer is 8",
+    ]
+    overridden = 0
+    for text in texts:
+        assert _phrase_after_boxes(text) == whole_scan(text), text
+        overridden += _phrase_after_boxes(text) is not None
+    assert overridden >= 3
+    assert extract_answer("\\boxed{4}. The final answer is 5") == "5"
+    assert extract_answer("The answer is 4, so \\boxed{6}.") == "6"

@@ -121,3 +121,24 @@ def test_generated_answers_read_the_same_both_ways():
             pytest.fail(f"{s!r}: read as {fast} by the fast path, LL raises {e!r}")
         assert fast == want, s
     assert rewritten >= 20
+
+
+def test_a_scripted_string_is_read_rewritten_without_a_failing_attempt_first(monkeypatch):
+    """SLL always fails on a scripted letter as written, and that attempt cost as much as a parse: the
+    rewrite is read first, in one parse; a string without a rewrite is parsed once, as written."""
+    fast = _converters()[0]
+    calls: list[str] = []
+    real = fast.parse
+
+    def counted(text: str):
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(fast, "parse", counted)
+    for s in ("x_1 + x_2^2 = 1", "a_3 = 2, a_{37} = 19", "\\frac{x^2}{4} - \\sqrt{b^{2n}}"):
+        calls.clear()
+        assert sympy.srepr(sll_parse(s)) == _ll(s)
+        assert len(calls) == 1 and calls[0] != s, (s, calls)
+    calls.clear()
+    sll_parse("\\frac{1}{2} + 3")
+    assert calls == ["\\frac{1}{2} + 3"]

@@ -1,9 +1,9 @@
 """Benchmark: our `verify_batch` against math-verify (the peer) on math-verify's own suite, one run.
 
 Prints both accuracies, wall and CPU times, and math-verify's time over ours (higher is better for us).
-Our workers start warm (the forkserver parses `verifiers.math.worker.WARM_UP` before forking, untimed), so
-math-verify gets the same pairs first, untimed: the ratio compares both in the steady state a training run
-sees. `--cold-peer` times math-verify from a cold start (a ratio that flatters us).
+Our workers start warm (the forkserver reads `verifiers.math.warmup` before forking, untimed), so
+math-verify reads the same pairs and shapes first, untimed: the ratio compares both in the steady state a
+training run sees. `--cold-peer` times math-verify from a cold start (a ratio that flatters us).
 `python -m verifiers.math.bench --help`.
 """
 
@@ -50,19 +50,25 @@ def run_ours(rows: list[dict], workers: int, timeout_s: float) -> tuple[list[boo
 def run_peer(rows: list[dict], warm: bool = False) -> tuple[list[bool], float, float]:
     """The peer's answers (library defaults: parse both, verify), wall seconds and CPU seconds.
 
-    With `warm`, the peer first verifies the pairs our workers parse before their first task (untimed),
-    so both sides start with the same LaTeX parser tables and sympy caches: a steady-state comparison.
+    With `warm`, the peer first reads what our workers read before their first task (untimed), so both
+    sides start with the same LaTeX parser tables and sympy caches: a steady-state comparison.
     """
     from math_verify import parse, verify
 
     parse("1"), verify(parse("1"), parse("1"))  # import-time work outside the timed region
     if warm:
-        from verifiers.math.worker import WARM_UP  # importing it also warms the shared LaTeX parser here
+        import verifiers.math.worker  # noqa: F401 - importing it also warms the shared LaTeX parser here
+        from verifiers.math.warmup import SHAPES, WARM_UP
 
         for gold, answer in WARM_UP:
             try:
                 verify(parse(f"${gold}$"), parse(f"${answer}$"))
             except Exception:  # noqa: S112 - a warm-up miss only costs the peer speed
+                continue
+        for shape in SHAPES:
+            try:
+                parse(f"${shape}$")
+            except Exception:  # noqa: S112 - as above
                 continue
     got = []
     t, own0 = time.perf_counter(), time.process_time()
@@ -82,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--cold-peer",
         action="store_true",
-        help="skip math-verify's untimed warm-up on the pairs our workers parse before their first task",
+        help="skip math-verify's untimed warm-up on what our workers read before their first task",
     )
     args = ap.parse_args(argv)
     if args.data is None:
@@ -114,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     table.add_row("math-verify 0.9.0 (serial)", acc(peer), f"{t_peer:.2f}", f"{cpu_peer:.2f}", "-")
     Console().print(table)
     warm = (
-        "both warmed on the same pairs"
+        "both warmed on the same pairs and shapes"
         if not args.cold_peer
         else "ours with its workers' warm-up, math-verify cold"
     )

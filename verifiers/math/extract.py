@@ -249,15 +249,10 @@ def _phrase_answer(text: str) -> str | None:
 
 def _phrase_after_boxes(text: str) -> str | None:
     """A "final answer is" statement written after the last box is the later, final commitment."""
-    last_phrase = None
-    for m in _PHRASE.finditer(text):
-        last_phrase = m
-    if last_phrase is None:
-        return None
-    last_box = None
-    for m in _BOX_OPEN.finditer(text):
-        last_box = m
-    if last_box is not None and last_box.start() > last_phrase.start():
+    # Only a phrase after the last box counts, so the scan starts there instead of at the top of a long
+    # completion. No phrase holds a backslash, so none that starts before the box reaches past it.
+    last_box = max(text.rfind("\\boxed"), text.rfind("\\fbox"), text.rfind("\\framebox"))
+    if _PHRASE.search(text, max(last_box, 0)) is None:
         return None
     ans = _phrase_answer(text)
     # "\\boxed{5}. Note that the answer is the number of ways": a remark in words keeps the box.
