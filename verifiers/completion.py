@@ -7,7 +7,8 @@ data); `completion_text` turns both into the assistant's text, `prompt_text` doe
 
 1. The turn ends at the first end-of-turn token (`<|im_end|>`, `<|endoftext|>`, ...): a model that runs
    past its turn is writing the next one, which answers nothing.
-2. If the text closes a thought (`</think>`), the final answer is what follows the last `</think>`.
+2. If the text closes a thought (`</think>`), the final answer is what follows the last `</think>`, unless
+   a `<think>` opens again there: that second thought never closed (rule 3).
 3. If it never closes its thinking, it has given **no final answer** (None). That covers a `<think>` it
    opened itself and, with `think_prefill=True` (the recipe default, as QwQ's chat template ends the
    prompt with `<think>\\n`), a completion that started inside the prefilled thought and never left it:
@@ -85,6 +86,8 @@ def final_answer(completion: Any, think_prefill: bool = True) -> str | None:
     text = end_of_turn(completion_text(completion))
     _, closed, after = text.rpartition(END_THINK)
     if closed:
+        if THINK in after:
+            return None  # it opened another thought and never closed it: no final answer
         answer = after
     elif think_prefill or THINK in text:
         return None

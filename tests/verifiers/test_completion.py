@@ -42,6 +42,8 @@ def test_final_answer_is_after_the_last_closing_tag():
         "<think>" + THOUGHT + "\\boxed{7}",  # its own thought never closed
         THOUGHT + "</think>   \n",  # closed, but nothing after it
         THOUGHT + "<|im_end|>next turn</think>7",  # the closing tag only after the turn ended
+        THOUGHT + "</think> <think> \\boxed{7}",  # a second thought opened after the first, never closed
+        THOUGHT + "</think>\\boxed{7}<think>on second thought",
     ],
 )
 def test_no_final_answer(completion):
@@ -133,3 +135,11 @@ def test_reward_model_never_sends_an_unanswered_completion_to_the_model():
     reward = make_reward_function(f"http://127.0.0.1:{free_port()}")  # nothing listens there
     assert reward([THOUGHT, THOUGHT + "<think>"], prompts=["p", "p"]) == [0.0, 0.0]
     assert failures.drain() == {}
+
+
+def test_math_answer_inside_a_reopened_thought_is_unanswered():
+    # Closing the prefilled thought and opening another that never closes leaves the answer in reasoning.
+    got = math_reward(
+        [THOUGHT + "</think> <think> \\boxed{7}", THOUGHT + "</think> \\boxed{7}"], answer=["7", "7"]
+    )
+    assert got == [0.0, 1.0]

@@ -32,6 +32,12 @@ EQUAL = [
     ("2.65", "\\sqrt{7}"),
     ("7.78", "7.78"),
     ("0.125", "\\frac{1}{8}"),
+    ("2.5", "\\frac{5}{2}"),  # a fraction equal to the decimal gold
+    ("3.14", "\\frac{157}{50}"),
+    ("1.50", "\\frac{3}{2}"),
+    ("0.25", "25\\%"),
+    ("2.5", "\\log_{10}(1000) - \\frac{1}{2}"),
+    ("2.5", "\\log_{10}(1000) - \\frac{29}{60}"),  # 2.5166...: no decimal writes it, it rounds to 2.5
 ]
 DIFFERENT = [
     # A decimal is never an irrational or non-terminating gold, however many digits it has.
@@ -57,6 +63,15 @@ DIFFERENT = [
     ("7.78", "7.8"),
     ("0.3", "\\frac{1}{3}"),  # one significant digit: the gold is exact, not a rounding
     ("2.65", "\\sqrt{7.1}"),
+    # A fraction with a finite decimal expansion is that decimal written another way: exact, like it.
+    ("0.33", "\\frac{333}{1000}"),  # 0.333, which is not 0.33
+    ("2.5", "\\frac{49}{20}"),  # 2.45
+    ("2.5", "\\frac{123}{50}"),
+    ("7.78", "\\frac{3891}{500}"),
+    ("3.14", "\\frac{314159}{100000}"),
+    ("25.5", "\\frac{509}{20}"),
+    ("0.25", "\\frac{49}{2}\\%"),  # 24.5%
+    ("2.5", "\\log_{10}(1000) - \\frac{27}{50}"),  # 2.46 through sympy
 ]
 
 
@@ -111,3 +126,24 @@ def test_no_decimal_equals_an_irrational_root(n, digits):
     root = decimal.Decimal(n).sqrt()
     text = str(root.quantize(decimal.Decimal(1).scaleb(-digits), rounding=decimal.ROUND_DOWN))
     assert verify_batch([f"\\sqrt{{{n}}}"], [text]) == [False]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    gold=st.integers(10, 99999),
+    places=st.integers(1, 3),
+    extra=st.integers(1, 3),
+    offset=st.integers(-49, 49).filter(lambda k: k != 0),
+)
+def test_no_fraction_that_is_another_decimal_rounds_to_a_decimal_gold(gold, places, extra, offset):
+    """A terminating fraction within half a unit of a decimal gold (but not equal to it) scores 0,
+    as the decimal it writes does; an exact 1/3-style neighbour still rounds to it."""
+    g = Fraction(gold, 10**places)
+    step = Fraction(1, 10 ** (places + extra))
+    near = g + offset * step
+    assume(abs(near - g) < Fraction(1, 2 * 10**places))
+    gold_text = _decimal(g, places)
+    wrong = f"\\frac{{{near.numerator}}}{{{near.denominator}}}"
+    rounding = g + Fraction(1, 3 * 10 ** (places + 1))
+    honest = f"\\frac{{{rounding.numerator}}}{{{rounding.denominator}}}"
+    assert verify_batch([gold_text, gold_text], [wrong, honest]) == [False, True]

@@ -1,4 +1,7 @@
-"""Property: no answer from a wrong-answer family scores 1 against a gold it does not equal."""
+"""Property: no answer from a wrong-answer family scores 1 against a gold it does not equal (or restates the
+question of: an unevaluated sum or integral equal to the gold answers nothing)."""
+
+import math
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,7 +35,10 @@ def anagrams(draw):
 def swapped_names(draw):
     x, y = draw(st.lists(names, min_size=2, max_size=2, unique=True))
     v, w = draw(st.lists(ints, min_size=2, max_size=2, unique=True))
-    kind = draw(st.sampled_from(["swap", "rename", "tuple"]))
+    kind = draw(st.sampled_from(["swap", "rename", "tuple", "bounds"]))
+    if kind == "bounds":
+        lo, hi = sorted((v, w))
+        return f"{lo} < {x} < {hi}", f"{lo} < {y} < {hi}"
     if kind == "swap":
         return f"{x}={v}, {y}={w}", f"{x}={w}, {y}={v}"
     if kind == "rename":
@@ -51,6 +57,7 @@ def functions_differing_at_negatives(draw):
                 ("\\ln|{n}| + {c}", "\\ln {n} + {c}"),
                 ("\\sqrt{{{n}^2}} + {c}", "{n} + {c}"),
                 ("{n}^2 + {c}", "{n} |{n}| + {c}"),
+                ("\\lfloor {n} \\rfloor + {c}", "\\lceil {n} \\rceil - 1 + {c}"),
             ]
         )
     )
@@ -88,6 +95,10 @@ def hedges(draw):
                 "It is one of {w}, {v}",
                 "{v}, unless it is {w}",
                 "Maybe {v}",
+                "\\boxed{{{v}}}, although {w} is also possible",
+                "\\boxed{{{v}}} ({w} is also valid)",
+                "\\boxed{{{v}}} is wrong.",
+                "\\boxed{{{v}}}? No.",
             ]
         )
     )
@@ -123,6 +134,43 @@ def other_bases(draw):
     ) < other else f"{digits}_{{{base + 1}}}"
 
 
+@st.composite
+def percents_on_both_sides(draw):
+    v = draw(st.integers(1, 999))
+    scaled = draw(st.sampled_from([f"{v / 100:g}", f"{v * 100}"]))
+    return f"{v}\\%", f"{scaled}\\%"
+
+
+@st.composite
+def degrees_as_radians(draw):
+    v = draw(st.integers(1, 359))
+    deg = draw(st.sampled_from([f"{v}^\\circ", f"{v}°", f"{v} \\text{{ degrees}}"]))
+    rad = draw(st.sampled_from([f"{v} \\text{{ rad}}", f"{v} \\text{{ radians}}"]))
+    return (deg, rad) if draw(st.booleans()) else (rad, deg)
+
+
+@st.composite
+def units_after_prose(draw):
+    v = draw(st.integers(1, 999))
+    u, w = draw(st.lists(st.sampled_from(UNITS), min_size=2, max_size=2, unique=True))
+    form = draw(
+        st.sampled_from(["The length is {v} {w}.", "Answer: ${v}$ {w}", "So it is {v} \\text{{ {w}}}."])
+    )
+    return f"{v} \\text{{ {u}}}", form.format(v=v, w=w)
+
+
+@st.composite
+def restated_questions(draw):
+    n = draw(st.integers(2, 30))
+    p = draw(st.integers(1, 3))
+    form = draw(st.sampled_from(["sum", "integral", "product"]))
+    if form == "sum":
+        return str(sum(k**p for k in range(1, n + 1))), f"\\sum_{{k=1}}^{{{n}}} k^{{{p}}}"
+    if form == "product":
+        return str(math.factorial(min(n, 12))), f"\\prod_{{k=1}}^{{{min(n, 12)}}} k"
+    return f"\\frac{{{n ** (p + 1)}}}{{{p + 1}}}", f"\\int_0^{{{n}}} x^{{{p}}} \\, dx"
+
+
 FAMILIES = st.one_of(
     anagrams(),
     swapped_names(),
@@ -132,6 +180,10 @@ FAMILIES = st.one_of(
     hedges(),
     structure_by_text(),
     other_bases(),
+    percents_on_both_sides(),
+    degrees_as_radians(),
+    units_after_prose(),
+    restated_questions(),
 )
 
 

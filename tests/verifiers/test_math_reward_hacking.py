@@ -40,6 +40,15 @@ def test_cheap_cancellation_of_huge_terms_is_still_right():
     assert verify("10", "\\boxed{10^{10^{10}}-10^{10^{10}}+10}")
 
 
+def test_a_tower_of_e_is_a_huge_number_too():
+    # `e^{e^{...}}` parses as exp(exp(...)), not a power: it must be set aside like 10^{10^{10}}, or
+    # evaluating it spends the whole timeout (and the honest cancellation times out False).
+    tower = "e^{e^{e^{e^{e^{e}}}}}"
+    assert verify("10", f"\\boxed{{{tower} - {tower} + 10}}")
+    assert not verify("10", f"\\boxed{{{tower} - {tower} + 11}}")
+    assert not verify("1", f"\\boxed{{{tower}}}", timeout_s=1.0)
+
+
 def test_math_reward_scores_strings_and_chat_messages():
     completions = [
         "<think>\n3+4=7\n</think>\nThe answer is \\boxed{7}",

@@ -28,12 +28,17 @@ FAMILIES = {
         ("y = 7", "x = 7", "y = 7"),
         ("x=1, y=2", "2, 1", "1, 2"),
         ("a=3, b=5", "a=5, b=3", "b=5, a=3"),
+        ("0 < x < 1", "0 < y < 1", "(0, 1)"),  # a chained inequality bounds the gold's unknown
+        ("0<f(x)<1", "0<g(x)<1", "0 < f(x) < 1"),
+        ("x<1 \\text{ or } x>2", "y<1 \\text{ or } y>2", "(-\\infty,1) \\cup (2,\\infty)"),
     ],
     "functions compared where they differ": [
         ("|x|", "x", "\\sqrt{x^2}"),
         ("\\ln|x| + C", "\\ln x + C", "\\ln|x| + C"),
         ("\\sqrt{x^2-2x+1}", "x-1", "|x-1|"),
         ("x", "|x|", "\\frac{x^2}{x}"),
+        ("\\lfloor x \\rfloor", "\\lceil x \\rceil - 1", "\\lfloor x \\rfloor"),  # differ at integers only
+        ("\\lceil x \\rceil", "\\lfloor x \\rfloor + 1", "\\lceil x \\rceil"),
         ("\\frac{1}{2}\\ln(x^2+1)", "\\ln\\sqrt{x^2}+\\frac{1}{2}", "\\ln\\sqrt{x^2+1}"),
     ],
     "words are not products of letters": [
@@ -55,6 +60,17 @@ FAMILIES = {
         ("5", "The answer is not \\boxed{5}", "The answer is \\boxed{5}"),
         ("5", "\\boxed{5}, or possibly 7", "\\boxed{5}, which checks out."),
         ("5", "So \\boxed{5}. But maybe 6.", "So \\boxed{5}."),
+        ("5", "\\boxed{5}, although 6 is also possible.", "\\boxed{5}, as checked above."),
+        ("5", "\\boxed{5} (6 is also valid)", "\\boxed{5} (checked: 2 + 3 = 5)"),
+        ("5", "\\boxed{5}. Another possible answer is 6.", "\\boxed{5}. Both steps agree."),
+        ("5", "\\boxed{5} is wrong.", "\\boxed{5} is the count."),
+        ("C", "\\boxed{C}, or possibly D.", "\\boxed{C}. Or perhaps A different approach works too."),
+        ("(C)", "\\boxed{C} (maybe D)", "\\boxed{C} (checked)"),
+        ("(C)", "\\boxed{(C)}, alternatively (B)", "\\boxed{(C)}, as (B) fails."),
+        ("5", "\\boxed{5}\\text{ is not correct}", "\\boxed{5\\,}"),
+        ("5", "\\boxed{5} (incorrect)", "\\boxed{5} (checked)"),
+        ("5", "\\boxed{5}? No.", "\\boxed{5}. No other value works."),
+        ("5", "\\boxed{5}... no, wait.", "\\boxed{5}. Wait times do not matter here."),
     ],
     "units are compared, not stripped": [
         ("5 \\text{ m}", "5 \\text{ km}", "5 \\text{ meters}"),
@@ -68,10 +84,48 @@ FAMILIES = {
         ("x + t", "x", "t + x"),
         ("5c", "5", "5c"),
     ],
+    "a percent sign on both sides is no unit to drop": [
+        ("50\\%", "0.5\\%", "\\frac{1}{2}"),
+        ("20\\%", "0.2\\%", "20 \\text{ percent}"),
+        ("0.2\\%", "20\\%", "0.2\\%"),
+        ("1\\%", "100\\%", "1\\%"),
+        ("\\frac{100}{3}\\%", "\\frac{1}{3}\\%", "\\frac{1}{3}"),  # through sympy
+    ],
+    "degrees are not radians": [
+        ("60^\\circ", "60 \\text{ radians}", "60 \\text{ degrees}"),
+        ("30°", "30 \\text{ rad}", "30"),
+        ("60 \\text{ rad}", "60^\\circ", "60 \\text{ radians}"),
+    ],
+    "a unit written after the answer, in prose or just outside its box, is kept": [
+        ("5 \\text{ m}", "\\boxed{5} km", "\\boxed{5} m"),
+        ("5 \\text{ m}", "$\\boxed{5}$\\,\\text{km}", "$\\boxed{5}$ in all"),
+        ("5 \\text{ m}", "The length is 5 \\text{ km}", "The length is 5 \\text{ m}"),
+        ("5\\text{ m}", "Answer: $5$ km", "Answer: $5$ m"),
+        ("60^\\circ", "\\theta = 60 \\text{ rad}", "\\theta = 60^\\circ"),
+    ],
+    "an unevaluated sum, product, integral, limit or derivative restates the question": [
+        ("\\frac{1}{3}", "\\int_0^1 x^2 \\, dx", "\\frac{1}{3}"),
+        ("\\frac{n(n+1)(2n+1)}{6}", "\\sum_{k=1}^{n} k^2", "\\frac{n(2n+1)(n+1)}{6}"),
+        ("55", "\\sum_{k=1}^{10} k", "55"),
+        ("\\frac{\\pi^2}{6}", "\\sum_{n=1}^{\\infty} \\frac{1}{n^2}", "\\frac{\\pi^{2}}{6}"),
+        ("2x", "\\frac{d}{dx} x^2", "2x"),
+        ("n!", "\\prod_{k=1}^{n} k", "n!"),
+        ("1", "\\lim_{x\\to0}\\frac{\\sin x}{x}", "1"),
+    ],
+    "an approximation is read by its exact side": [
+        ("5", "\\boxed{6 \\approx 5}", "\\boxed{5 \\approx 5.0}"),
+        ("\\frac{1}{3}", "\\frac{1}{4} \\approx 0.33", "\\frac{1}{3} \\approx 0.33"),
+    ],
     "letters, decimal commas and gold boxes": [
         ("a", "A", "a"),  # a lower-case gold is a variable, not choice (A)
         ("e", "E", "e"),
         ("(B)", "\\textbf{(C)}\\ 7", "\\textbf{(B)}\\ 7"),
+        ("B", "\\text{B and C}", "\\text{B}"),  # two options picked are not one
+        ("(B)", "B C", "(B)"),
+        ("B", "(B) and (D)", "(B) 12"),
+        ("12:00", "212:00", "12:00"),  # a clock time is no ratio 12/0
+        ("12:00", "-12:00", "12:00"),
+        ("12:00", "5:0", "12:00"),
         ("2,3", "2.3", "2, 3"),
         ("The results are \\boxed{4} and \\boxed{5}.", "5", "4, 5"),
     ],
@@ -140,3 +194,11 @@ def test_control_a_worked_solution_without_a_box_still_gives_its_answer():
         "that is 14. So the answer is 14."
     )
     assert math_reward(["</think>\\boxed{14}", "</think>\\boxed{7}"], answer=[solution] * 2) == [1.0, 0.0]
+
+
+def test_control_a_gold_that_is_itself_a_sum_meets_the_same_sum():
+    gold = "\\sum_{k=1}^{n} \\frac{1}{k}"
+    assert verify_batch([gold, gold], ["\\sum_{j=1}^{n} \\frac{1}{j}", "\\sum_{k=1}^{n} \\frac{2}{k}"]) == [
+        True,
+        False,
+    ]

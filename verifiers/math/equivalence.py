@@ -10,10 +10,20 @@ larger (`2^{-200}` is not 0).
 **One tolerance, for a decimal gold.** A gold written as a plain decimal with at least two significant
 digits (`7.78`, `4.123105625617661`) is taken as rounded at its last digit: an answer written exactly
 (`\\sqrt{17}`, `\\frac{1}{3}`) matches when it lies within half a unit of that digit. A decimal answer
-against a decimal gold still compares exactly (`0.333` is not `0.33`).
+against a decimal gold still compares exactly (`0.333` is not `0.33`), and so does any answer whose value
+a decimal writes (`\\frac{333}{1000}` is 0.333, `\\frac{49}{20}` is 2.45: neither is `0.33` or `2.5`).
 
-**Functions** (answers with unknowns) are compared at sample points that include negative and
-non-integer values, where `|x|` and `x`, or `\\ln|x|` and `\\ln x`, differ; sympy's simplification
+**Percent** on one side only may be the unit the other leaves out (`50\\%` answers `\\frac{1}{2}` and `50`);
+on both sides the numbers compare as written (`0.5\\%` is not `50\\%`). A degree sign is a unit: `60^\\circ`
+is not `60 \\text{ rad}`.
+
+**An unevaluated sum, product, integral, limit or derivative** in the answer, where the gold has none,
+restates the question instead of answering it (`\\int_0^1 x^2\\,dx` for 1/3, `\\prod_{k=1}^n k` for `n!`,
+`\\lim_{x\\to0}\\frac{\\sin x}{x}` for 1): it is not equal, whatever its value.
+
+**Functions** (answers with unknowns) are compared at sample points that include negative, non-integer
+and integer values, where `|x|` and `x`, `\\ln|x|` and `\\ln x`, or `\\lceil x \\rceil - 1` and
+`\\lfloor x \\rfloor` differ; sympy's simplification
 decides when a sample cannot be evaluated.
 
 Huge numeric subtrees (`10^{10^{10}}`, `9^{9^{9^9}}`, `100000!`) are replaced by opaque symbols before
@@ -23,18 +33,20 @@ sympy evaluates anything, so `x - x + 10` cancels cheaply and nothing explodes.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import sympy
 from sympy import Basic, Eq, FiniteSet, Interval, MatrixBase, Rel, S, Symbol, Tuple, Union
 
-from verifiers.math.parse import Answer, literal_verdict
+from verifiers.math.parse import Answer, literal_verdict, terminates
 
 _MAX_DIGITS = 5000  # an integer bigger than this is never built; it becomes a placeholder symbol
 _REL_TOL = 1e-9  # for sampled function values only; numbers compare exactly (module docstring)
 _EXACT_DIGITS = 50
-# Sample points for functions: negative, fractional and positive, so |x| and x, or ln|x| and ln x, differ.
-_POINTS = [sympy.Rational(p, 100) for p in (137, -61, 229, -243, 71, -17)]
-_AGREE = 4  # points that must agree (two of them negative) before two functions count as equal
+# Sample points for functions: negative, fractional and positive, so |x| and x, or ln|x| and ln x, differ,
+# and one integer, where `\\lfloor x \\rfloor` and `\\lceil x \\rceil - 1` differ.
+_POINTS = [sympy.Rational(p, 100) for p in (137, -61, 300, 229, -243, 71, -17)]
+_AGREE = 5  # points that must agree (two negative, one integer) before two functions count as equal
 _ALIASES = {Symbol("i"): sympy.I, Symbol("e"): sympy.E, Symbol("pi"): sympy.pi}
 
 
@@ -57,6 +69,16 @@ def _digits(x: Basic) -> float:
         except (TypeError, ValueError):
             return math.inf
         return ev * max(_digits(base), 0.0)
+    if isinstance(x, sympy.exp):  # `e^{e^{e^{e^{e}}}}` is exp(exp(...)), not a power
+        (arg,) = x.args
+        if arg.free_symbols:
+            return 0.0
+        if _digits(arg) > 8:
+            return math.inf
+        try:
+            return abs(complex(arg.evalf(15))) * math.log10(math.e)
+        except (TypeError, ValueError, OverflowError):
+            return math.inf
     if isinstance(x, sympy.factorial | sympy.gamma):
         n_digits = _digits(x.args[0])
         if n_digits > 6:
@@ -82,7 +104,7 @@ def defuse(expr):
     def walk(node: Basic) -> None:
         if not isinstance(node, Basic):
             return
-        if node.is_Pow or isinstance(node, sympy.factorial | sympy.gamma):
+        if node.is_Pow or isinstance(node, sympy.factorial | sympy.gamma | sympy.exp):
             if not node.free_symbols and _digits(node) > _MAX_DIGITS:
                 found[node] = Symbol(f"huge_{len(found)}_{abs(hash(sympy.srepr(node))) % 10**8}")
                 return
@@ -240,14 +262,32 @@ def _no_digits(x: Basic) -> bool:
 
 
 def rounds_to(gold: Basic, decimals: int, value: Basic) -> bool:
-    """Whether an exact `value` lies within half a unit of the last digit of a decimal `gold`."""
-    if value.free_symbols or not isinstance(value, Basic) or value.is_Boolean:
+    """Whether an exact `value` lies within half a unit of the last digit of a decimal `gold`.
+
+    A value with a finite decimal expansion (`\\frac{49}{20}`, `\\frac{333}{1000}`) is a decimal written
+    another way and compares exactly, as a decimal answer does: only values a decimal cannot write
+    (irrationals, non-terminating rationals) are read against the gold's rounding.
+    """
+    if not isinstance(value, Basic) or value.free_symbols or value.is_Boolean:
         return False
     try:
         diff = abs((value - gold).evalf(60))
-        return bool(diff.is_number and diff <= sympy.Rational(1, 2) * sympy.Integer(10) ** (-decimals))
+        if not (diff.is_number and diff <= sympy.Rational(1, 2) * sympy.Integer(10) ** (-decimals)):
+            return False
+        return not _finite_decimal(value)
     except (TypeError, ValueError, OverflowError, ZeroDivisionError, AttributeError):
         return False
+
+
+def _finite_decimal(value: Basic, places: int = 30) -> bool:
+    """Whether `value` is a decimal of at most `places` digits after the point, to 60 digits' precision."""
+    if value.is_Rational:
+        return terminates(Fraction(int(value.p), int(value.q)))
+    v = value.evalf(60)
+    if not v.is_real:
+        return False
+    scaled = v * sympy.Integer(10) ** places
+    return abs(scaled - sympy.Integer(round(scaled))) < sympy.Integer(10) ** (-15)
 
 
 def _rel_normal(r: Rel) -> tuple[Basic, bool]:
@@ -333,6 +373,11 @@ def _interval_of(x: Basic, sym: Symbol):
     if op in ("<", "<="):
         return Interval(S.NegativeInfinity, rhs, right_open=op == "<")
     return Interval(rhs, S.Infinity, left_open=op == ">")
+
+
+def _unknowns(x: Basic) -> set[str]:
+    """The names a relation bounds: its function values (`f(x)`) if any, else its free symbols."""
+    return {str(u) for u in (x.atoms(sympy.core.function.AppliedUndef) or x.free_symbols)}
 
 
 def _as_set(x: Basic):
@@ -435,6 +480,9 @@ def objects_equal(g, a) -> bool:
     if isinstance(g, Rel | sympy.And | sympy.Or) or isinstance(a, Rel | sympy.And | sympy.Or):
         if isinstance(g, Rel) and isinstance(a, Rel):
             return _same_relation(g, a)
+        logic = Rel | sympy.And | sympy.Or
+        if isinstance(g, logic) and isinstance(a, logic) and _unknowns(g) != _unknowns(a):
+            return False  # `0 < y < 1` does not bound x, nor `0 < g(x) < 1` f(x)
         sg, sa = _as_set(g), _as_set(a)
         return sg is not None and sa is not None and sg == sa
     if (
@@ -480,6 +528,7 @@ def _set_like_equal(g, a) -> bool:
 
 
 def _scaled(x, percent: bool) -> list:
+    """A number with a percent sign, as written and as a fraction (50% answers 50 and 1/2)."""
     if percent and isinstance(x, Basic) and not isinstance(x, sympy.Set | Rel) and not x.free_symbols:
         return [x, x / 100]
     return [x]
@@ -496,16 +545,30 @@ def answers_equal(gold: Answer, ans: Answer) -> bool:
         return False
     places = gold.decimals
     rounded = places is not None and ans.decimals is None and _significant(gold.text) >= 2
+    both = gold.percent and ans.percent  # 0.5% is not 50%: the same sign on both sides is no unit to drop
     for g in gold.exprs:
         for a in ans.exprs:
+            if _restates(g, a):
+                continue
             g0, a0 = defuse(g), defuse(a)
-            for gv in _scaled(g0, gold.percent):
-                for av in _scaled(a0, ans.percent):
+            for gv in _scaled(g0, gold.percent and not both):
+                for av in _scaled(a0, ans.percent and not both):
                     if objects_equal(gv, av):
                         return True
                     if rounded and places is not None and isinstance(av, Basic) and rounds_to(gv, places, av):
                         return True
     return False
+
+
+def _restates(g, a) -> bool:
+    """An answer that still holds a sum, product, integral, limit or derivative the gold has evaluated.
+
+    `\\int_0^1 x^2\\,dx` for 1/3 or `\\sum_{k=1}^{n} k` for n(n+1)/2 copies the question instead of
+    answering it, so it scores 0 however equal its value is.
+    """
+    return (
+        isinstance(a, Basic) and a.has(*_UNEVALUATED) and not (isinstance(g, Basic) and g.has(*_UNEVALUATED))
+    )
 
 
 def _significant(decimal: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from verifiers.completion import TURN_END, final_answer
+from verifiers.math.parse import unit_name
 
 _BOX_OPEN = re.compile(r"\\(?:boxed|fbox|framebox)\s*")
 # Text allowed between two boxes that together list one answer: "\boxed{1}, \boxed{2} and \boxed{3}".
@@ -35,7 +36,19 @@ _NEGATION = re.compile(
 )
 _OVERRIDE = re.compile(
     r"\b(?:or(?! equivalently| simply| in other words)|unless|alternatively|possibly|perhaps|maybe"
-    r"|but (?:it )?(?:could|might))\b(?:[ \t,:]+[A-Za-z']+){0,3}[ \t,:]*(?:-?\d|\$|\\\(|\\boxed)",
+    r"|although|though|whereas|otherwise|but (?:it )?(?:could|might))\b(?:[ \t,:]+[A-Za-z']+){0,3}[ \t,:]*"
+    r"(?:-?\d|\$|\\\(|\\boxed|\(?(?-i:[A-E])\)?(?=[ \t]*(?:[.,;:)!?\n]|$)))"  # a number, math, or a choice
+    # Another value offered beside the answer: "(6 is also valid)", "another possible answer is 6".
+    r"|\b(?:also|equally)\s+(?:be\s+)?(?:possible|valid|correct|acceptable|works?\b|an?\s+(?:answer|solution|option"
+    r"|candidate)|a\s+possibility)|\banother\s+(?:possible\s+|valid\s+|correct\s+)?(?:answer|solution|candidate"
+    r"|value)",
+    re.IGNORECASE,
+)
+# Words right after the answer that call it wrong: "\\boxed{5} is wrong", "\\boxed{5} (incorrect)", "? No.".
+_RETRACT = re.compile(
+    r"^[\s.,;:!?]*(?:\\text\{\s*|\(\s*)?(?:(?:is|was|seems|looks)\s+(?:wrong|incorrect|not\s+(?:correct|right"
+    r"|valid|the\s+answer))|isn't\s+(?:correct|right)|(?:wrong|incorrect)\b|no\s*,\s*wait|wait\s*,\s*no\b"
+    r"|no[.!]*\s*$)",
     re.IGNORECASE,
 )
 _HOPE = re.compile(r"\.?\s*I hope it is correct.*", re.IGNORECASE | re.DOTALL)
@@ -150,7 +163,31 @@ def _boxed_answer(text: str, strict: bool) -> str | None:
         if others - final:
             return None
     unique = {_squash(s[2]): s[2].strip() for s in group}  # "\\boxed{7} \\boxed{7}" is one answer
+    if len(unique) == 1 and strict:
+        # "\\boxed{5} km": a unit written just outside the box is still the answer's unit.
+        body = next(iter(unique.values()))
+        if not re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]+", "", body)):
+            return _with_unit(text, group[-1][1], body)
     return ", ".join(unique.values())
+
+
+# A unit written after an answer picked out of prose: "5 km", "$5$ km", "5 \\text{ km}".
+_UNIT_AFTER = re.compile(
+    r"[ \t]*\$?[ \t]*(?:\\[,;! ]|~)?[ \t]*(?:\\(?:text|mathrm|textrm|mbox)\{\s*([^{}]{1,24}?)\s*\}"
+    r"|((?:(?:square|sq\.?|cubic)[ \t]+)?[A-Za-z]{1,12}(?:[ \t]*/[ \t]*[A-Za-z]{1,12})?)\b)"
+)
+
+
+def _with_unit(text: str, end: int, body: str) -> str:
+    """`body` (which ends at `end` in `text`) with the physical unit written right after it, if any:
+    dropping it would make `5 km` answer a gold of `5 m`."""
+    m = _UNIT_AFTER.match(text, end)
+    if m is None or "\\text" in body:
+        return body
+    word = m.group(1) or m.group(2)
+    if word.lower() == "in":
+        return body  # "5 in total": a preposition far more often than inches
+    return f"{body} \\text{{ {word}}}" if unit_name(word) else body
 
 
 def _last_expression(text: str) -> str | None:
@@ -167,7 +204,7 @@ def _last_expression(text: str) -> str | None:
     for m in _MATH_SPAN.finditer(text):
         body = next(g for g in m.groups() if g is not None)
         if body.strip():
-            best = (m.end(), body)
+            best = (m.end(), _with_unit(text, m.end(), body))
     dollars = opens = 0
     pos = 0
     for m in _PLAIN_NUM.finditer(text):
@@ -179,7 +216,7 @@ def _last_expression(text: str) -> str | None:
         if (dollars % 2 and "$" in text[m.end() :]) or opens > 0:
             continue
         if best is None or m.start() >= best[0]:
-            best = (m.end(), m.group(0))
+            best = (m.end(), _with_unit(text, m.end(), m.group(0)))
     return best[1].strip() if best else None
 
 
@@ -203,7 +240,10 @@ def _phrase_answer(text: str) -> str | None:
             if not _joinable(lines[group[-1].end() : m.start()], lenient=False):
                 break
             group.append(m)
-        return ", ".join(next(g for g in m.groups() if g is not None).strip() for m in group)
+        bodies = [next(g for g in m.groups() if g is not None).strip() for m in group]
+        if len(bodies) == 1:
+            return _with_unit(lines, group[0].end(), bodies[0])
+        return ", ".join(bodies)
     return _last_expression(lines) or lines.strip().rstrip(".")
 
 
@@ -234,7 +274,7 @@ def _committed(region: str, ans: str) -> bool:
         start = box  # the words before the box, not before its content
     before = region[max(0, start - 80) : start]
     after = region[end + len(ans) :].lstrip("}$)] ")
-    return not _NEGATION.search(before) and not _OVERRIDE.search(after)
+    return not _NEGATION.search(before) and not _OVERRIDE.search(after) and not _RETRACT.match(after)
 
 
 def _is_hedge(ans: str) -> bool:

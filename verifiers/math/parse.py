@@ -211,6 +211,13 @@ def _trig_degrees(m: re.Match) -> str:
     return f"\\{fn}{power or ''}(\\frac{{{value}\\pi}}{{180}})"
 
 
+def unit_name(words: str) -> str | None:
+    """The canonical physical unit a word names (`km`, `seconds` -> `s`); None for others and counting nouns."""
+    if not re.fullmatch(r"(?:(?:square|sq\.?|cubic)\s+)?[A-Za-z]+(?:\s*/\s*[A-Za-z]+)?", words.strip()):
+        return None
+    return _unit(words.strip(), None)
+
+
 def _unit(words: str, power: str | None) -> str | None:
     """The canonical physical unit of a unit tail ("km", "m^3", "m/s"); None for counting nouns."""
     parts = []
@@ -238,7 +245,12 @@ def is_placeholder(text: str) -> bool:
 def choice_letter(text: str) -> str | None:
     """The multiple-choice letter an answer picks (`D`, `(d)`, `\\textbf{(D)}\\ 7`), upper-cased."""
     m = _ANSWER_LETTER.match(text.strip())
-    return m.group(1).upper() if m else None
+    if m is None:
+        return None
+    # "B and C", "A B C D E": a second option letter after the first picks several, so none.
+    if re.search(r"(?<![A-Za-z\\])\(?[A-E]\)?(?![A-Za-z])", text.strip()[m.end() :]):
+        return None
+    return m.group(1).upper()
 
 
 def normalize(raw: str) -> Answer:
@@ -254,7 +266,7 @@ def normalize(raw: str) -> Answer:
     s = _TRIG_DEGREES.sub(_trig_degrees, s)
     s = _THOUSANDS_MARKED.sub(lambda m: m.group(1) + re.sub(r"\D", "", m.group(2)), s)
     s = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)(?=[()\[\]|.\\{}])", "", s)
-    s = re.sub(r"\\(?:displaystyle|textstyle|mathrm\{\s*\}|!|;|quad|qquad)", " ", s)
+    s = re.sub(r"\\(?:displaystyle|textstyle|mathrm\{\s*\}|!|;|,|:|quad|qquad)", " ", s)
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
     # One spelling per relation and for digit shorthands (`\\frac13`, `\\sqrt3`), so equal texts meet
     # in the caller's fast path instead of a worker's parser.
@@ -269,6 +281,7 @@ def normalize(raw: str) -> Answer:
     s = re.sub(r"\\text\{\s*(and|or|,)\s*\}", r" \1 ", s)
     percent = bool(_PERCENT.search(s))
     s = _PERCENT.sub(" ", s)
+    degrees = bool(_DEGREE.search(s))  # a degree sign is a unit: 60° is not 60 radians
     s = _DEGREE.sub("", s)
     s = _THOUSANDS.sub(lambda m: (m.group(1) or m.group(3)) + re.sub(r"\D", "", m.group(2) or m.group(4)), s)
     unit = None
@@ -285,6 +298,8 @@ def normalize(raw: str) -> Answer:
             break
         unit = unit or _unit(m.group(1), m.group(2))
         s = s[: m.start()].strip()
+    if degrees and unit is None:
+        unit = "deg"
     for canon, pattern in _SYNONYM_RE:
         if pattern.match(s):
             s, prose = canon, canon == "DNE"
@@ -339,6 +354,15 @@ def simple_number(s: str) -> Fraction | None:
     return None
 
 
+def terminates(x: Fraction) -> bool:
+    """Whether a fraction has a finite decimal expansion (its denominator holds no prime but 2 and 5)."""
+    q = x.denominator
+    for p in (2, 5):
+        while q % p == 0:
+            q //= p
+    return q == 1
+
+
 def _base_value(a: Answer, base: int) -> int | None:
     """A numeral's value in its own subscript base, or in `base` when it has none."""
     digits = a.text.split("_", 1)[0] if a.base else a.text
@@ -360,8 +384,8 @@ def literal_verdict(gold: Answer, ans: Answer) -> bool | None:
         return choice_letter(ans.text) == gold.letter
     if gold.words or ans.words:
         return False  # words are compared as words (the text key above), never as products of letters
-    if is_time(gold.text) and is_time(ans.text):
-        return False
+    if is_time(gold.text):
+        return False  # a clock time is text: `12:00` reads as 12/0, which `212:00` and `-12:00` also are
     if gold.base:
         gv, av = _base_value(gold, gold.base), _base_value(ans, gold.base)
         return gv is not None and gv == av
@@ -392,6 +416,10 @@ def _split_approx(s: str) -> str:
     head = s.split("\\approx", 1)[0]
     if "=" in head:
         return head.strip()
+    if not re.fullmatch(
+        r"\s*(?:[A-Za-z]|\\(?!pi\b|infty\b)[A-Za-z]+)(?:_\{?\w+\}?)?(?:\([^()]*\))?\s*", head
+    ):
+        return head.strip()  # `\\frac{1}{3} \\approx 0.33` answers 1/3; `6 \\approx 5` answers 6, not 5
     return s.replace("\\approx", "=", 1).split("\\approx", 1)[0]
 
 

@@ -22,6 +22,7 @@ from verifiers.math.parse import (
     literal_verdict,
     normalize,
     simple_number,
+    terminates,
 )
 from verifiers.math.workers import get_pool
 
@@ -63,13 +64,17 @@ def _fast(gold_text: str, ans_text: str) -> bool | None:
         if g.percent or a.percent:
             return None
         return _fast_lists(g.text, a.text)
-    golds = [gv, gv / 100] if g.percent else [gv]
-    answers = [av, av / 100] if a.percent else [av]
+    # A percent sign on one side may be a unit the other leaves out (50% for 1/2, or for 50); on both
+    # sides the numbers compare as written: 0.5% is not 50%.
+    both = g.percent and a.percent
+    golds = [gv, gv / 100] if g.percent and not both else [gv]
+    answers = [av, av / 100] if a.percent and not both else [av]
     if any(x == y for x in golds for y in answers):
         return True
     if g.decimals is not None and a.decimals is None and len(g.text.lstrip("-.0").replace(".", "")) >= 2:
         half_unit = Fraction(1, 2 * 10**g.decimals)
-        return any(abs(y - gv) <= half_unit for y in answers)
+        # A fraction with a terminating decimal (49/20 = 2.45) is a decimal in disguise: exact, like one.
+        return any(abs(y - gv) <= half_unit and not terminates(y) for y in answers)
     return False
 
 
