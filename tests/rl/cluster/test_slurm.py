@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -274,6 +275,12 @@ def test_sandbox_setup_steps_outlive_training_and_a_node_without_docker_says_so_
 def test_a_sandbox_setup_that_fails_stops_the_job_before_training_naming_its_log(tmp_path):
     proc, recorded = run_sbatch(tmp_path, fail="python -m sandbox up")
     assert proc.returncode != 0
-    assert "open-qwq: setup step on node 1 (gpu02) exited during the check phase" in proc.stderr
-    assert f"see {tmp_path}/run/logs/sandbox-node1.log" in proc.stderr
+    # Every node's setup fails; the ones down when the check phase looks are named, each with its own log.
+    named = re.findall(
+        r"open-qwq: setup step on node (\d) \((gpu\d+)\) exited during the check phase: see (\S+)",
+        proc.stderr,
+    )
+    assert named, proc.stderr
+    for node, host, log in named:
+        assert (host, log) == (f"gpu0{int(node) + 1}", f"{tmp_path}/run/logs/sandbox-node{node}.log")
     assert not any("accelerate launch" in call[-1] for call in recorded)
