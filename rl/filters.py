@@ -4,8 +4,8 @@ Rows are dropped, never silently: every reason has a name in the report (`python
 training logs it). Reasons: `no_gold` (placeholder math golds), `unsupported_language` (code the sandbox
 cannot run), `unreadable` (columns that do not parse as their format), `contaminated` (shares an n-gram
 with an eval suite, `rl.decontam`), `too_long` (the rendered prompt leaves less than
-`max_completion_length` of the vLLM context), `too_easy` / `too_hard` (outside the recipe's pass-rate band), `not_estimated` (not in the band's
-pass-rate file: added or changed since the estimate, rl.pass_rates),
+`max_completion_length` of the vLLM context), `too_easy` / `too_hard` (outside the recipe's pass-rate band),
+`not_estimated` (not in the band's pass-rate file: added or changed since the estimate, rl.pass_rates),
 `weight` (usable rows a source weight below 1 leaves out). `kept` is what the stage trains on from a source
 (with a weight above 1, repeats included).
 """

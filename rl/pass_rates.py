@@ -38,9 +38,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("rl.pass_rates")
 
 WEIGHTS = ("*.safetensors", "*.bin")
-_EDGE = (
-    1 << 20
-)  # bytes read from each end of a weight file: retrained weights differ there, in seconds at 32B
+# Bytes read from each end of a weight file: retrained weights differ there, and it takes seconds at 32B.
+_EDGE = 1 << 20
 
 
 class PassRatesError(ValueError):

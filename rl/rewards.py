@@ -29,7 +29,6 @@ import functools
 import importlib
 import logging
 import math
-import os
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable
@@ -263,15 +262,9 @@ def _log_count(kwargs: dict, metric: str, count: int) -> None:
     (zeros included), so a rank's count times the number of ranks averages to the sum.
     """
     if kwargs.get("log_metric") is not None:
-        kwargs["log_metric"](metric, float(count * _world_size()))
+        from rl.services import world_size
 
-
-def _world_size() -> int:
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_world_size()
-    return int(os.environ.get("WORLD_SIZE", "1"))
+        kwargs["log_metric"](metric, float(count * world_size()))
 
 
 def _inner_name(fn: Callable) -> str:
