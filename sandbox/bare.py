@@ -131,18 +131,23 @@ RESTART_DELAY_S = (0.1, 10.0)  # first and longest wait before a restart; double
 
 def supervise(url: str, serve_args: list[str]) -> int:
     """Run `python -m sandbox serve` at `url`, and start it again whenever it exits non-zero or is killed
-    once it has been healthy (each restart is said in stderr, the replica's log). A first start that
-    fails is final: `up` reports it at once with the log. `down` ends supervisor and server together
-    (SIGTERM to their process group, whose default action ends this process too)."""
+    (each restart is said in stderr, the replica's log). A first start that ends by itself before it
+    answers (a taken port, a bad option) is final: `up` reports it at once with the log. A kill is not:
+    `up` may have seen the server healthy before this process looked, and an OOM kill right then must
+    still be restarted. `down` ends supervisor and server together (SIGTERM to their process group,
+    whose default action ends this process too)."""
     from sandbox import wait_healthy
 
     cmd = [sys.executable, "-m", "sandbox", "serve", *serve_args]
     proc = subprocess.Popen(cmd)
     try:
         wait_healthy(url, 3600.0, proc)
-    except (RuntimeError, TimeoutError):
+    except TimeoutError:
         proc.kill()
         return proc.wait() or 1
+    except RuntimeError:  # it exited before this process saw it answer
+        if proc.returncode > 0:
+            return proc.returncode
     delay, started = RESTART_DELAY_S[0], time.monotonic()
     while (code := proc.wait()) != 0:
         if time.monotonic() - started > 30:  # it had served a while: a new failure, not a crash loop

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -116,6 +117,37 @@ def test_a_killed_bare_replica_is_started_again_by_its_supervisor_and_down_stops
     assert "1 bare server(s)" in down.stdout
     for pid in (supervisor, again.pid):
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_replica_killed_before_its_supervisor_saw_it_healthy_is_started_again(tmp_path):
+    """`up` can see the server answer before its supervisor does (a loaded node); a kill in between (the OOM
+    killer) is not a failed first start: the supervisor starts it again. Held with SIGSTOP so that the
+    supervisor cannot look before the kill, whatever the machine's speed."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "sandbox.bare", url, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    with open(tmp_path / "replica.log", "wb") as log:
+        supervisor = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (children := psutil.Process(supervisor.pid).children()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (server,) = children
+        supervisor.send_signal(signal.SIGSTOP)
+        wait_healthy(url, 120, name="first bare replica")
+        server.kill()
+        while server.is_running() and server.status() != psutil.STATUS_ZOMBIE:  # reaped once continued
+            time.sleep(0.01)
+        supervisor.send_signal(signal.SIGCONT)
+        wait_healthy(url, 120, name="restarted bare replica")
+        assert supervisor.poll() is None
+        (again,) = psutil.Process(supervisor.pid).children()
+        assert again.pid != server.pid
+        assert "exited -9: starting it again" in (tmp_path / "replica.log").read_text()
+    finally:
+        os.killpg(supervisor.pid, signal.SIGTERM)
+        supervisor.send_signal(signal.SIGCONT)
+        supervisor.wait(30)
 
 
 def test_a_bare_replica_that_cannot_start_fails_up_at_once(tmp_path):
