@@ -125,7 +125,8 @@ def test_a_replica_killed_before_its_supervisor_saw_it_healthy_is_started_again(
     supervisor cannot look before the kill, whatever the machine's speed."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "sandbox.bare", url, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    where = ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    cmd = [sys.executable, "-m", "sandbox.bare", url, *where]
     with open(tmp_path / "replica.log", "wb") as log:
         supervisor = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
