@@ -92,11 +92,11 @@ def stop(job: subprocess.Popen) -> None:
         os.killpg(job.pid, signal.SIGKILL)
 
 
-def wait_for(predicate, timeout_s: float, what: str) -> None:
+def wait_for(predicate, timeout_s: float, what: str, poll_s: float = 0.5) -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
+        time.sleep(poll_s)
 
 
 def our_containers(docker_engine, port: int) -> list[str]:
@@ -208,12 +208,14 @@ def test_stage2_survives_its_reward_model_server_being_killed(tmp_path, tiny, re
     failed, the launcher starts it again, later steps are scored, the run ends normally.
 
     The machine's speed must not decide the outcome: the restarted server is held (SIGSTOP, before it
-    listens) until a step has counted the outage, and the ranks are held while it then loads."""
+    listens) until a step has counted the outage, and the ranks are held while it then loads. A tiny step
+    takes a fraction of a second, so the ranks are found beforehand and held the moment a failure shows
+    (polled every 20 ms): polled slowly, a loaded machine ran every remaining step into the outage."""
     run = tmp_path / "stage2"
     rm_port = free_port()
     args = [
         f"reward_model.path_or_url={reward_model}", f"launch.reward_model_port={rm_port}",
-        "training.max_steps=8", "training.save_steps=100",
+        "training.max_steps=12", "training.save_steps=100",
         "data.think_prefill=false",  # 8-token completions never close a prefilled thought: no answer to score
         "reward_failures.patience=20",  # the outage is held on purpose: the failure guard must not end the run
     ]  # fmt: skip
@@ -223,8 +225,7 @@ def test_stage2_survives_its_reward_model_server_being_killed(tmp_path, tiny, re
         return [p for p in descendants(job.pid) if "verifiers.reward_model" in cmdline(p)]
 
     def failed_steps() -> list[int]:
-        rows = read_metrics(run) if (run / "metrics.jsonl").is_file() else []
-        return [r["step"] for r in rows if (r.get("rewards/reward_model/failed") or 0) > 0]
+        return [r["step"] for r in rows_so_far(run) if (r.get("rewards/reward_model/failed") or 0) > 0]
 
     try:
         wait_for(lambda: (run / "metrics.jsonl").is_file() and read_metrics(run), 600, "the first step")
@@ -235,8 +236,9 @@ def test_stage2_survives_its_reward_model_server_being_killed(tmp_path, tiny, re
         )
         (second,) = [p for p in servers() if p.pid != first.pid]
         second.suspend()
-        wait_for(failed_steps, 600, "a step with the dead server's rows counted as failed")
         held = ranks(job.pid)
+        assert len(held) == 2, [cmdline(p) for p in held]
+        wait_for(failed_steps, 600, "a step with the dead server's rows counted as failed", poll_s=0.02)
         for p in held:
             p.suspend()
         second.resume()
@@ -256,7 +258,7 @@ def test_stage2_survives_its_reward_model_server_being_killed(tmp_path, tiny, re
     first_failed = failed_steps()[0]
     later = [s for s, failed, mean in trace if s > first_failed and not failed and mean is not None]
     assert later, f"no step after the restart was scored by the reward model: {trace}"
-    assert [s for s, _, _ in trace] == list(range(1, 9))  # training went on to the end
+    assert [s for s, _, _ in trace] == list(range(1, 13))  # training went on to the end
     assert "restarting it" in log_of(run)
     info = json.loads((run / "launch.json").read_text())
     assert info["world_size"] == 2 and info["device"] == "cpu" and info["exit_code"] == 0
@@ -322,7 +324,8 @@ def test_a_killed_sandbox_replica_scores_none_comes_back_and_training_goes_on(tm
     """Stage 1 with its sandbox replica in Docker: the replica's server killed after a judged step, its rows
     score None and are counted failed, Docker's restart policy brings it back, later steps are judged
     again, the run ends normally. As with the reward-model server below, the restarted replica is held
-    (paused before it listens) until a step has counted the outage, and the ranks while it then starts."""
+    (paused before it listens) until a step has counted the outage, and the ranks (found beforehand, held
+    the moment a failure shows) while it then starts."""
     run = tmp_path / "stage1"
     port = free_port()
     name, url = f"open-qwq-sandbox-{port}", f"http://127.0.0.1:{port}"
@@ -347,8 +350,9 @@ def test_a_killed_sandbox_replica_scores_none_comes_back_and_training_goes_on(tm
         wait_for(lambda: any(judged(r) for r in rows_so_far(run)), 600, "a step whose code rows were judged")
         assert not failed_steps()
         replica = crash_and_hold(docker_engine, name, port)
-        wait_for(failed_steps, 600, "a step with the dead replica's rows counted as failed")
         held = ranks(job.pid)
+        assert len(held) == 2, [cmdline(p) for p in held]
+        wait_for(failed_steps, 600, "a step with the dead replica's rows counted as failed", poll_s=0.02)
         for p in held:
             p.suspend()
         replica.unpause()
