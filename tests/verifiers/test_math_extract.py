@@ -102,3 +102,16 @@ def test_phrase_after_the_last_box_is_found_from_the_box_on():
     assert overridden >= 3
     assert extract_answer("\\boxed{4}. The final answer is 5") == "5"
     assert extract_answer("The answer is 4, so \\boxed{6}.") == "6"
+
+
+def test_a_box_inside_a_box_holds_its_contents():
+    """`\\boxed{\\fbox{5}}` answers 5 (it was read as the text `\\fbox{5}`, which no parser reads: a right
+    answer scored 0); a box around only part of the answer is left as written."""
+    from verifiers.math import verify
+
+    assert extract_answer("so \\boxed{\\fbox{5}}") == "5"
+    assert extract_answer("so \\boxed{ \\framebox{\\boxed{5}} }") == "5"
+    assert verify("5", "so \\boxed{\\fbox{5}}")
+    assert not verify("6", "so \\boxed{\\fbox{5}}")  # control: the wrong number stays wrong
+    assert extract_answer("so \\boxed{\\fbox{5} + 1}") == "\\fbox{5} + 1"
+    assert extract_answer("First \\boxed{\\fbox{6}}. The answer is \\boxed{8}.") is None  # still two answers

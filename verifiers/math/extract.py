@@ -103,7 +103,7 @@ def _box_spans(text: str) -> tuple[list[tuple[int, int, str]], bool]:
                 j += 1
             if depth != 0:
                 return spans, True
-            spans.append((m.start(), j + 1, text[i + 1 : j]))
+            spans.append((m.start(), j + 1, _unbox(text[i + 1 : j])))
             pos = j + 1
         else:
             # "\boxed 5": the box holds the next token.
@@ -113,6 +113,14 @@ def _box_spans(text: str) -> tuple[list[tuple[int, int, str]], bool]:
                 continue
             spans.append((m.start(), i + tok.end(), tok.group(0)))
             pos = i + tok.end()
+
+
+def _unbox(body: str) -> str:
+    """A box's contents, without a second box around all of them (`\\boxed{\\fbox{5}}` holds 5)."""
+    inner, unclosed = _box_spans(body.strip())
+    if len(inner) == 1 and not unclosed and inner[0][:2] == (0, len(body.strip())):
+        return inner[0][2]
+    return body
 
 
 def _joinable(between: str, lenient: bool) -> bool:
