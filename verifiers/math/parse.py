@@ -425,13 +425,15 @@ def _split_approx(s: str) -> str:
 
 _RELATION = re.compile(r"<|>|\\le|\\ge|\\lt|\\gt|\\leq|\\geq")
 _OR = re.compile(r"\s+or\s+|\\lor\b|\\vee\b|\\cup\b")
+_AND = re.compile(r"\s+and\s+|\\land\b|\\wedge\b")
 
 
-def _disjunction(s: str) -> list[str] | None:
-    """`x \\le 2 or x \\ge 5`: the inequalities of a disjunction (a union of intervals), else None."""
-    if not _RELATION.search(s) or not _OR.search(s):
+def _connected(s: str, connective: re.Pattern) -> list[str] | None:
+    """`x \\le 2 or x \\ge 5`, `x > 0 and x < 1`: the inequalities the connective joins (a union or an
+    intersection of intervals), else None."""
+    if not _RELATION.search(s) or not connective.search(s):
         return None
-    parts = [p.strip() for p in _OR.split(s)]
+    parts = [p.strip() for p in connective.split(s)]
     if len(parts) < 2 or not all(_RELATION.search(p) for p in parts):
         return None
     return parts
@@ -450,14 +452,16 @@ def parse(answer: Answer, gold: bool = False) -> Answer:
         return answer
     s = _split_approx(s)
     s = re.sub(r"(?<![<>!])=\s*=", "=", s)
-    parts = _disjunction(s)
-    if parts is not None:
+    for connective, join in ((_OR, "Or"), (_AND, "And")):
+        parts = _connected(s, connective)
+        if parts is None:
+            continue
         import sympy
 
         try:
-            answer.exprs.append(sympy.Or(*(latex_to_sympy(p) for p in parts)))
+            answer.exprs.append(getattr(sympy, join)(*(latex_to_sympy(p) for p in parts)))
             return answer
-        except Exception:  # noqa: S110 - not a disjunction sympy can read: try the other readings
+        except Exception:  # noqa: S110 - not a connective sympy can read: try the other readings
             pass
     # "p=5,q=2;p=7,q=2" lists solutions as assignments: read each group as a tuple of values.
     if ";" in s and "=" in s:
