@@ -113,6 +113,22 @@ def test_math_reward_starts_no_more_sympy_workers_than_it_is_given():
     assert out.stdout.startswith("[1.0, 1.0")  # (x-i)(x+i) = x^2 - i^2: scored through sympy
 
 
+def test_a_first_verify_in_a_process_is_not_timed_out_by_the_pool_starting():
+    """The first `verify` of a process starts the worker pool (forkserver, sympy, parser warm-up: seconds);
+    that start used to count against the answer's 1 s, so a right answer needing sympy scored False.
+    A fresh process each, so the pool is cold; the wrong answer is the control."""
+    import subprocess
+    import sys
+
+    code = (
+        "from verifiers.math import verify\n"
+        "print(verify('x^2 - 1', '\\\\boxed{(x-1)(x+1)}', timeout_s=1.0),"
+        " verify('x^2 - 1', '\\\\boxed{(x-1)(x+2)}', timeout_s=1.0))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.stdout.split() == ["True", "False"], out.stdout + out.stderr
+
+
 EMPTY_BODIES = ["30$^\\circ$", "\\boxed{\\text{}}", "$$ $$", "\\boxed{\\,}", "$\\%$", "\\boxed{\\phantom{x}}"]
 
 

@@ -165,7 +165,8 @@ def _check(
 def verify(gold: str, answer: str, timeout_s: float = 5.0) -> bool:
     """Whether `answer` (a completion or a bare answer) reaches the reference answer `gold`.
 
-    Never raises; returns within `timeout_s` plus a small constant from any thread. A timeout is False.
+    Never raises; returns within `timeout_s` plus a small constant from any thread (the first call in a
+    process also waits for the worker pool to start). A timeout is False.
     """
     try:
         return _check([gold], [answer], timeout_s, 1, single=True)[0] is True

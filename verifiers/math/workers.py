@@ -87,6 +87,7 @@ class Pool:
         self._idle: list[Worker] = []
         self._starting = 0
         self._waiting = 0
+        self._started = False  # whether a worker has ever been ready: until then the pool is starting
         self._pid = os.getpid()
         self.killed = 0  # workers killed for overrunning a task or dying: the benchmark reports it
         self._retired_cpu = 0.0  # CPU seconds of workers stopped so far, so `cpu_seconds` never loses them
@@ -106,6 +107,7 @@ class Pool:
             return
         with self._cond:
             self._starting -= 1
+            self._started = True
             self._idle.append(w)
             self._cond.notify_all()
 
@@ -191,13 +193,17 @@ class Pool:
             return results
         workers = max(1, min(workers, len(tasks)))
         self.warm(workers)
-        # A batch waits for a cold pool (forkserver start, sympy import) however long that takes on a busy
-        # machine; a single `verify` call has promised to return by its deadline.
+        # Every call waits for a cold pool (forkserver start, sympy import, parser warm-up) however long that
+        # takes on a busy machine: a process's first `verify` gets its whole deadline once a worker is
+        # ready, or a right answer would score False because the pool was still starting.
+        cold, asked = not self._started, time.monotonic()
         first = self.acquire(
-            deadline if deadline is not None else time.monotonic() + max(timeout_s, _COLD_START_S)
+            deadline if deadline is not None and not cold else asked + max(timeout_s, _COLD_START_S)
         )
         if first is None:
             return results
+        if deadline is not None and cold:
+            deadline += time.monotonic() - asked
         held: dict[Connection, Worker] = {first.conn: first}
         queued: dict[Connection, deque[int]] = {first.conn: deque()}
         started: dict[Connection, float] = {}
