@@ -104,3 +104,28 @@ CASES = [(family, *case) for family, cases in FAMILIES.items() for case in cases
 @pytest.mark.parametrize(("family", "gold", "same", "near_miss"), CASES)
 def test_form_is_read_and_its_near_miss_is_not(family, gold, same, near_miss):
     assert verify_batch([gold, gold], [same, near_miss]) == [True, False], family
+
+
+@pytest.mark.parametrize(
+    ("gold", "answer", "expected"),
+    [
+        # an AMC gold names the option and its value: either one alone answers it (all 0 before)
+        ("\\textbf{(B)}\\ 2", "\\boxed{B}", True),
+        ("\\textbf{(B)}\\ 2", "\\boxed{2}", True),
+        ("\\textbf{(B)}\\ 2", "\\boxed{\\textbf{(B) } 2}", True),
+        ("2", "\\boxed{\\textbf{(B)}\\ 2}", True),  # a plain gold: the answer's value counts
+        ("(B) \\frac{1}{2}", "\\boxed{0.5}", True),
+        # attacks: another letter, another value, a right letter with a wrong value, several options
+        ("\\textbf{(B)}\\ 2", "\\boxed{C}", False),
+        ("\\textbf{(B)}\\ 2", "\\boxed{3}", False),
+        ("\\textbf{(B)}\\ 2", "\\boxed{(B)\\ 3}", False),
+        ("\\textbf{(B)}\\ 2", "\\boxed{(C)\\ 2}", False),
+        ("\\textbf{(B)}\\ 2", "\\boxed{(A) 1, (B) 2}", False),
+        ("2", "\\boxed{(B)\\ 3}", False),
+        ("5", "\\boxed{(A) 1 (B) 5}", False),
+        ("2", "\\boxed{B}", False),  # a letter is no value
+        ("B", "\\boxed{(C)\\ 2}", False),
+    ],
+)
+def test_an_option_letter_with_its_value(gold, answer, expected):
+    assert verify_batch([gold], [answer], timeout_s=30) == [expected]

@@ -253,6 +253,41 @@ def choice_letter(text: str) -> str | None:
     return m.group(1).upper()
 
 
+# An option's letter with its value after it, as AMC golds and answers write it: `(B) 2`, `B: 2`.
+_LETTERED = re.compile(r"^(?:\(([A-E])\)|([A-E])[:.)])\s*(\S.*)$")
+_MAYBE_LETTERED = re.compile(r"[A-E][:.)]")
+
+
+def lettered(text: str) -> tuple[str, str] | None:
+    """`\\textbf{(B)}\\ 2` -> ("B", "2"): a multiple-choice letter and the value written after it."""
+    if not _MAYBE_LETTERED.search(text):  # most texts: no normalizing needed to say no
+        return None
+    s = normalize(text).text
+    m = _LETTERED.match(s)
+    if m is None or choice_letter(s) is None:  # "(B) 2 (C) 3" lists options: it picks none
+        return None
+    return m.group(1) or m.group(2), m.group(3).strip()
+
+
+def choice_pair(gold: str, answer: str) -> bool | tuple[str, str]:
+    """A verdict for a gold or answer that names an option with its value, else the texts to compare.
+
+    Against `(B) 2` the letter alone (`B`) or the value alone (`2`) is the answer; a letter and a value
+    both must be right (`(B) 3` is wrong, as is `(C) 2`). Against a plain gold `2`, `(B) 2` is read by
+    its value; against a letter gold `B`, by its letter (`literal_verdict`)."""
+    g, a = lettered(gold), lettered(answer)
+    if g is None:
+        if a is None or normalize(gold).letter:
+            return gold, answer
+        return gold, a[1]
+    if a is not None:
+        return a[0] == g[0] and (g[1], a[1])
+    letter = normalize(answer).letter
+    if letter is not None:
+        return letter == g[0]
+    return g[1], answer
+
+
 def normalize(raw: str) -> Answer:
     """Strip wrappers that never change a value: delimiters, `\\text{}`, units, degrees, `\\%`, separators."""
     s = _strip_delims(_unicode(re.sub(r"\s+", " ", raw)))

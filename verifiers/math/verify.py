@@ -17,6 +17,7 @@ from verifiers.completion import completion_text
 from verifiers.math.extract import extract_answer, extract_gold
 from verifiers.math.parse import (
     Answer,
+    choice_pair,
     decimal_comma,
     is_placeholder,
     literal_verdict,
@@ -140,6 +141,11 @@ def _check(
                 out[i] = None
                 continue
             ans_text = extract_answer(answer, think_prefill) if isinstance(answer, str) else None
+            pair = choice_pair(gold_text, ans_text) if ans_text is not None else (gold_text, ans_text)
+            if isinstance(pair, bool):
+                out[i] = pair
+                continue
+            gold_text, ans_text = pair
             quick = None if ans_text is None else _fast(gold_text, ans_text)
         except Exception as e:  # a bug on one row's text: that row is unscored, the batch goes on
             failures.record("math_reward", f"row {i}: {type(e).__name__}: {e}")
