@@ -24,7 +24,25 @@ def test_boxes_listing_one_answer_are_joined():
 
 
 def test_hedged_answer_is_no_answer():
-    assert extract_answer("The answer is \\boxed{6 \\text{ or } 8}") is None
+    assert extract_answer("The answer is \\boxed{\\text{either } 6 \\text{ or } 8}") is None
+
+
+def test_values_joined_by_or_are_the_list_of_them():
+    """`x = 2 or x = -2` is how a "find all" answer is written: it answers the gold 2, -2 (it scored 0);
+    against one gold value a second value makes it wrong, so "6 or 8" still earns nothing for 6."""
+    from verifiers.math import verify_batch
+
+    golds = ["2, -2", "\\pm 2", "\\{6, 8\\}", "6", "8", "2, -2", "2, -2"]
+    answers = [
+        "\\boxed{x = 2 \\text{ or } x = -2}",
+        "\\boxed{2 \\text{ or } -2}",
+        "\\boxed{6 \\text{ or } 8}",
+        "\\boxed{6 \\text{ or } 8}",  # attack: a hedge between the gold and another value
+        "The answer is \\boxed{\\text{either } 6 \\text{ or } 8}",
+        "\\boxed{2 \\text{ or } 3}",  # a wrong second value
+        "\\boxed{2 \\text{ or } -2 \\text{ or } 3}",  # a superset
+    ]
+    assert verify_batch(golds, answers, timeout_s=30) == [True, True, True, False, False, False, False]
 
 
 def test_empty_and_unclosed_boxes_are_no_answer():
