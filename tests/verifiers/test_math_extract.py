@@ -32,7 +32,7 @@ def test_values_joined_by_or_are_the_list_of_them():
     against one gold value a second value makes it wrong, so "6 or 8" still earns nothing for 6."""
     from verifiers.math import verify_batch
 
-    golds = ["2, -2", "\\pm 2", "\\{6, 8\\}", "6", "8", "2, -2", "2, -2"]
+    golds = ["2, -2", "\\pm 2", "\\{6, 8\\}", "6", "8", "2, -2", "2, -2", "2, -2", "2", "2"]
     answers = [
         "\\boxed{x = 2 \\text{ or } x = -2}",
         "\\boxed{2 \\text{ or } -2}",
@@ -41,8 +41,12 @@ def test_values_joined_by_or_are_the_list_of_them():
         "The answer is \\boxed{\\text{either } 6 \\text{ or } 8}",
         "\\boxed{2 \\text{ or } 3}",  # a wrong second value
         "\\boxed{2 \\text{ or } -2 \\text{ or } 3}",  # a superset
+        "\\boxed{x = 2} or \\boxed{x = -2}",  # boxed one by one
+        "\\boxed{2} or \\boxed{-2}",  # attack: one gold value, two boxes
+        "\\boxed{2}, or possibly \\boxed{3}",  # attack: a hedge between boxes is no answer
     ]
-    assert verify_batch(golds, answers, timeout_s=30) == [True, True, True, False, False, False, False]
+    expected = [True, True, True, False, False, False, False, True, False, False]
+    assert verify_batch(golds, answers, timeout_s=30) == expected
 
 
 def test_empty_and_unclosed_boxes_are_no_answer():

@@ -124,7 +124,8 @@ def _unbox(body: str) -> str:
 
 
 def _joinable(between: str, lenient: bool) -> bool:
-    """Whether the text between two boxes only strings them into one list ("and", labels like `y_2 =`)."""
+    """Whether the text between two boxes only strings them into one list ("and", "or", labels like
+    `y_2 =`): `\\boxed{2} or \\boxed{-2}` lists two values, which one gold value never equals."""
     text = re.sub(r"\\text(?:bf|normal|rm)?\{([^{}]*)\}", r" \1 ", between)
     text = re.sub(r"\\[a-zA-Z]+|\\.|[$,;:()\[\]{}.&=\\]", " ", text)
     words = [w for w in text.lower().split() if not re.fullmatch(r"[a-z](?:_\w{1,3})?", w)]
@@ -132,7 +133,7 @@ def _joinable(between: str, lenient: bool) -> bool:
         return False
     if lenient and "and" in words and len(words) <= 3:
         return True
-    return all(w in _JOIN_WORDS and (lenient or w != "or") for w in words)
+    return all(w in _JOIN_WORDS for w in words)
 
 
 def _squash(s: str) -> str:
