@@ -74,7 +74,6 @@ _LEAD_IN = re.compile(
 )
 # `30$^\\circ$`, `45$\\%$`: a degree or percent sign typeset on its own belongs to the number before it.
 _GLUED_MARK = re.compile(r"(\d)\s*\$\s*(\^\s*\{?\s*\\circ\s*\}?|\\%)\s*\$")
-_RELATION = re.compile(r"<|>|\\le|\\ge|\\lt|\\gt|≤|≥")
 _PHANTOM = re.compile(r"\\(?:phantom|hphantom|vphantom)\{[^{}]*\}|\\(?:quad|qquad|,|;|!|:)|\s")
 
 
