@@ -7,8 +7,8 @@ from verifiers.math import verify, verify_batch
 
 @pytest.fixture(autouse=True, scope="module")
 def _warm_pool():
-    """The first call starts the worker pool (seconds on a busy machine); a batch call waits for it,
-    a single `verify` would rightly time out, so start it before the timed specifications."""
+    """The first call starts the worker pool (seconds on a busy machine) and waits for it: start it before
+    the specifications, so that their timeouts measure the answers, not the start."""
     verify_batch(["1"], ["1 + 0"])
 
 
@@ -131,21 +131,3 @@ def test_interval_shortcut_is_sympys_solution_set():
     assert not _ratio_varies(x + 1, 2 * x + 2)
     assert not _ratio_varies(x**2 / 4 + y**2 / 3 - 1, x**2 / 16 + y**2 / 12 - half / 2)
     assert _ratio_varies(x + y - 1, x - y - 1)
-
-
-@pytest.mark.parametrize(
-    ("gold", "answer", "expected"),
-    [
-        ("0<x<1", "\\boxed{x>0 \\text{ and } x<1}", True),  # was 0: "and" read it as a list of two
-        ("(0, 1)", "\\boxed{x > 0 \\land x < 1}", True),
-        ("-2 \\le x < 3", "\\boxed{x<3 \\text{ and } x\\geq -2}", True),
-        # attacks and controls: a wider set, another unknown, a union, a narrower gold, a list of values
-        ("0<x<1", "\\boxed{x>0 \\text{ and } x<2}", False),
-        ("0<x<1", "\\boxed{x>0 \\text{ and } y<1}", False),
-        ("0<x<1", "\\boxed{x>0 \\text{ or } x<1}", False),
-        ("x>0", "\\boxed{x>0 \\text{ and } x<1}", False),
-        ("2, 3", "\\boxed{2 \\text{ and } 3}", True),
-    ],
-)
-def test_a_conjunction_of_inequalities_is_the_interval_they_bound(gold, answer, expected):
-    assert verify_batch([gold], [answer], timeout_s=30) == [expected]

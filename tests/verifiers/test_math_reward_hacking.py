@@ -7,8 +7,8 @@ from verifiers.math import math_reward, verify, verify_batch
 
 @pytest.fixture(autouse=True, scope="module")
 def _warm_pool():
-    """The first call starts the worker pool (seconds on a busy machine); a batch call waits for it,
-    a single `verify` would rightly time out, so start it before the timed specifications."""
+    """The first call starts the worker pool (seconds on a busy machine) and waits for it: start it before
+    the specifications, so that their timeouts measure the answers, not the start."""
     verify_batch(["1"], ["1 + 0"])
 
 
