@@ -116,8 +116,9 @@ def _box_spans(text: str) -> tuple[list[tuple[int, int, str]], bool]:
 
 def _unbox(body: str) -> str:
     """A box's contents, without a second box around all of them (`\\boxed{\\fbox{5}}` holds 5)."""
-    inner, unclosed = _box_spans(body.strip())
-    if len(inner) == 1 and not unclosed and inner[0][:2] == (0, len(body.strip())):
+    stripped = body.strip()
+    inner, unclosed = _box_spans(stripped)
+    if len(inner) == 1 and not unclosed and inner[0][:2] == (0, len(stripped)):
         return inner[0][2]
     return body
 

@@ -281,7 +281,7 @@ def choice_pair(gold: str, answer: str) -> bool | tuple[str, str]:
             return gold, answer
         return gold, a[1]
     if a is not None:
-        return a[0] == g[0] and (g[1], a[1])
+        return (g[1], a[1]) if a[0] == g[0] else False
     letter = normalize(answer).letter
     if letter is not None:
         return letter == g[0]
