@@ -16,6 +16,7 @@ class Level(enum.Enum):
     def has_namespaces(self) -> bool:
         return self is Level.NAMESPACES
 
-    def describe(self, cgroup: bool) -> str:
-        """The /health string: the level, plus `+cgroup` when a per-slot cgroup bounds the execution."""
-        return self.value + ("+cgroup" if cgroup else "")
+    def describe(self, cgroup: bool, pid_namespace: bool = False) -> str:
+        """The /health string: the level, plus `+pidns` when executions die with their slot (a PID
+        namespace of its own) and `+cgroup` when a per-slot cgroup bounds the execution."""
+        return self.value + ("+pidns" if pid_namespace else "") + ("+cgroup" if cgroup else "")

@@ -13,6 +13,8 @@ import contextlib
 import ctypes
 import logging
 import os
+import select
+import signal
 import sys
 
 from sandbox import syscalls as sc
@@ -43,6 +45,35 @@ def unshare(flags: int) -> None:
 
 def prctl(option: int, arg: int = 0) -> int:
     return _LIBC.prctl(option, arg, 0, 0, 0)
+
+
+def own_pid_namespace() -> bool:
+    """Go on as pid 1 of a new PID namespace; False when not permitted (nothing changed then).
+
+    The kernel kills every process of a namespace when its first process exits, however it exits: so a
+    fork bomb or a daemon cannot outlive a slot that is killed in the middle of an execution (the OOM
+    killer, a kill -9 of the server), where it would otherwise run on forever, parented to init. The
+    calling process stays behind as a keeper that only waits for the slot and exits with its status;
+    the slot dies with the keeper and the keeper with the server (PR_SET_PDEATHSIG both).
+    """
+    try:
+        unshare(sc.CLONE_NEWPID)
+    except OSError as e:
+        log.warning("no PID namespace (%s): a slot killed mid-execution may leave processes", e.strerror)
+        return False
+    alive_r, alive_w = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(alive_r)
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        os._exit(code if code >= 0 else 128 - code)
+    os.close(alive_w)
+    prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
+    if select.select([alive_r], [], [], 0)[0]:  # the keeper died before PDEATHSIG was set
+        os._exit(1)
+    os.close(alive_r)
+    return True
 
 
 def hidden_dirs() -> list[str]:

@@ -54,12 +54,13 @@ class Worker:
     seccomp_filter: bytes | None = None
     cgroup: cgroups.SlotCgroup | None = None
     workdir: str = ""
+    pid_namespace: bool = False  # executions die with the slot however it dies (see `own_pid_namespace`)
     broken: str | None = None  # why this slot cannot serve another execution
 
     @property
     def isolation(self) -> str:
         """What /health reports for this slot."""
-        return self.level.describe(self.cgroup is not None)
+        return self.level.describe(self.cgroup is not None, self.pid_namespace)
 
     @property
     def checker_uid(self) -> int | None:
@@ -73,6 +74,7 @@ class Worker:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the pool stops slots (closing stdin), in order
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if os.geteuid() == 0:
+            self.pid_namespace = namespaces.own_pid_namespace()
             self.level = Level.NAMESPACES if namespaces.enter(self.scratch_mb) else Level.UID
         else:
             self.level = Level.SECCOMP

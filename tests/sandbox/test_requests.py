@@ -1,18 +1,20 @@
 """Requests the server cannot judge are refused, naming what is wrong (family 10 of issue 14, issue 15),
 and a server stopped with SIGTERM leaves nothing behind, also inside a PID namespace."""
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from sandbox import wait_healthy
+from sandbox import client, wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,7 +108,8 @@ def test_sigterm_inside_a_pid_namespace_leaves_no_cgroups_and_prints_the_url():
         wait_healthy(f"unix:{sock}", 60, proc)
         (server,) = _children(proc.pid)  # pid 1 of the new namespace
         slots = _children(server)
-        made = set().union(*(_cgroups_of(p) for p in slots))
+        slot_trees = [*slots, *(c for s in slots for c in _children(s))]  # a slot's keeper, then the slot
+        made = set().union(*(_cgroups_of(p) for p in slot_trees))
         assert len(slots) == 2 and made and all(os.path.isdir(p) for p in made)
         os.killpg(proc.pid, signal.SIGTERM)  # what a terminal or a job scheduler sends: the whole group
         proc.wait(30)
@@ -151,3 +154,65 @@ def test_a_local_server_stops_when_the_program_that_started_it_is_killed():
     finally:
         if user.poll() is None:
             user.kill()
+
+
+DAEMON_THEN_WAIT = """
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execv("/bin/sleep", ["sleep", "{mark}"])
+    os._exit(0)
+time.sleep(60)
+"""
+
+
+def _sleepers(mark: str) -> list[int]:
+    """Pids of `sleep MARK` processes anywhere on the machine."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as f:
+            if f.read().split(b"\0")[:2] == [b"sleep", mark.encode()]:
+                found.append(int(pid))
+    return found
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a PID namespace per slot needs root")
+def test_a_server_killed_mid_execution_leaves_no_process_of_the_program_running():
+    """Attack: a daemon started by a program outlived a slot killed mid-execution (OOM killer, kill -9 of
+    the server), parented to init, for good. Each slot is now pid 1 of a PID namespace of its own."""
+    mark = str(7_000_000 + os.getpid())
+    tmp = tempfile.mkdtemp(prefix="open-qwq-kill-")
+    sock = os.path.join(tmp, "s.sock")
+    cmd = [sys.executable, "-m", "sandbox", "serve", "--socket", sock, "--workers", "1"]
+    server = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True)
+    body = {"code": DAEMON_THEN_WAIT.format(mark=mark), "mode": "stdio", "timeout_s": 60}
+    body["tests"] = [{"input": "", "output": ""}]
+    try:
+        wait_healthy(f"unix:{sock}", 60, server)
+        with client(f"unix:{sock}", timeout=5) as c:
+            assert "+pidns" in c.get("/health").json()["isolation"]
+        judging = threading.Thread(target=_post_ignoring_errors, args=(f"unix:{sock}", body), daemon=True)
+        judging.start()
+        deadline = time.monotonic() + 60
+        while not _sleepers(mark) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _sleepers(mark), "the program's daemon never started"
+        server.kill()
+        server.wait(10)
+        deadline = time.monotonic() + 10
+        while _sleepers(mark) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _sleepers(mark) == [], "the daemon outlived its killed server"
+    finally:
+        server.kill()
+        server.wait(10)
+        for pid in _sleepers(mark):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _post_ignoring_errors(url: str, body: dict) -> None:
+    with contextlib.suppress(Exception), client(url, timeout=120) as c:
+        c.post("/judge", json=body)
