@@ -55,12 +55,28 @@ def own_pid_namespace() -> bool:
     killer, a kill -9 of the server), where it would otherwise run on forever, parented to init. The
     calling process stays behind as a keeper that only waits for the slot and exits with its status;
     the slot dies with the keeper and the keeper with the server (PR_SET_PDEATHSIG both).
+
+    An ordinary user gets the PID namespace inside a user namespace of its own that maps only its own
+    uid and gid; the slot then gives up every capability that namespace lent it. Not when the process
+    holds capabilities on the host: they would stop applying there (`_host_capabilities`).
     """
+    root = os.geteuid() == 0
+    if not root and _host_capabilities():
+        log.warning("no PID namespace: this process holds host capabilities a user namespace would void")
+        return False
+    if not root and not _user_namespace_works():
+        log.warning(
+            "no PID namespace (user namespaces refused): a slot killed mid-execution may leave processes"
+        )
+        return False
+    ids = os.getuid(), os.getgid()
     try:
-        unshare(sc.CLONE_NEWPID)
+        unshare(sc.CLONE_NEWPID if root else sc.CLONE_NEWUSER | sc.CLONE_NEWPID)
     except OSError as e:
         log.warning("no PID namespace (%s): a slot killed mid-execution may leave processes", e.strerror)
         return False
+    if not root:
+        _map_own_ids(*ids)
     alive_r, alive_w = os.pipe()
     pid = os.fork()
     if pid:
@@ -73,7 +89,69 @@ def own_pid_namespace() -> bool:
     if select.select([alive_r], [], [], 0)[0]:  # the keeper died before PDEATHSIG was set
         os._exit(1)
     os.close(alive_r)
+    if not root:
+        _own_proc()
+        _drop_capabilities()
     return True
+
+
+def _host_capabilities() -> bool:
+    with open("/proc/self/status") as f:
+        return any(line.startswith("CapEff:") and int(line.split()[1], 16) for line in f)
+
+
+def _map_own_ids(uid: int, gid: int) -> None:
+    """Map our own uid and gid, and nothing else, into the user namespace just entered."""
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as f:
+            f.write(text)
+
+
+def _own_proc() -> None:
+    """A /proc of the new PID namespace (in a mount namespace of our own): without it a program's pids
+    (`os.getppid()` is 1) would name other processes in the host's /proc."""
+    unshare(sc.CLONE_NEWNS)
+    mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
+    mount("proc", "/proc", "proc", sc.MS_NOSUID | sc.MS_NODEV)
+
+
+def _user_namespace_works() -> bool:
+    """Enter a user, PID and mount namespace and mount /proc in a throwaway child first: once a process
+    has entered them, a step that fails cannot be undone."""
+    ids = os.getuid(), os.getgid()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            unshare(sc.CLONE_NEWUSER | sc.CLONE_NEWPID)
+            _map_own_ids(*ids)
+            init = os.fork()
+            if init == 0:
+                try:
+                    _own_proc()
+                except BaseException:  # noqa: BLE001 - any failure means no
+                    os._exit(1)
+                os._exit(0)
+            _, status = os.waitpid(init, 0)
+            os._exit(os.waitstatus_to_exitcode(status))
+        except BaseException:  # noqa: BLE001 - any failure means no
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _drop_capabilities() -> None:
+    """Give up every capability (bounding set first, while CAP_SETPCAP allows it): programs fork from here."""
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        last = int(f.read())
+    for cap in range(last + 1):
+        if _LIBC.prctl(sc.PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), f"cannot drop capability {cap} from the bounding set")
+    header = (ctypes.c_uint32 * 2)(sc.LINUX_CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable; twice (64 capability bits)
+    if _LIBC.capset(header, data) != 0:
+        raise OSError(ctypes.get_errno(), "capset: cannot drop the user namespace's capabilities")
+    if _host_capabilities():
+        raise RuntimeError("capabilities survived dropping them")
 
 
 def hidden_dirs() -> list[str]:

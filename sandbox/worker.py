@@ -4,9 +4,10 @@ At start it enters its own namespaces (`sandbox.namespaces`) when it may, joins 
 (`sandbox.cgroups`) and builds the seccomp filter. For each execution it forks (`sandbox.child`): the
 program runs inside the already-warm interpreter, so an execution costs a fork instead of an interpreter
 start. The worker reads stdout while the child runs (a large output is never a false timeout), enforces
-the wall-clock limit, and afterwards kills every process of the slot's uid, so daemons and fork bombs
-die with the execution; then every writable place is made fresh (`sandbox.scratch`). A slot whose reset
-fails answers the execution it ran, then exits, and the pool starts a new one in its place.
+the wall-clock limit, and afterwards kills every other process of the slot's PID namespace (without
+one: of the slot's uid), so daemons and fork bombs die with the execution; then every writable place is
+made fresh (`sandbox.scratch`). A slot whose reset fails answers the execution it ran, then exits, and
+the pool starts a new one in its place.
 
 It talks to the pool with `sandbox.framing` frames on its stdin and stdout. In assert mode the request
 frame is followed by the raw bytes of the test, which the worker moves with splice(2) into a memfd that
@@ -73,8 +74,8 @@ class Worker:
         namespaces.prctl(sc.PR_SET_DUMPABLE, 0)  # a same-uid program cannot read this process
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the pool stops slots (closing stdin), in order
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        self.pid_namespace = namespaces.own_pid_namespace()
         if os.geteuid() == 0:
-            self.pid_namespace = namespaces.own_pid_namespace()
             self.level = Level.NAMESPACES if namespaces.enter(self.scratch_mb) else Level.UID
         else:
             self.level = Level.SECCOMP
@@ -124,7 +125,10 @@ class Worker:
                 return
             if got:
                 continue
-            if self.uid is not None and self.checker_uid is not None:
+            if self.pid_namespace:  # pid 1: everything else in the namespace is the execution's
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(-1, signal.SIGKILL)
+            elif self.uid is not None and self.checker_uid is not None:
                 for uid in (self.uid, self.checker_uid):
                     killer = os.fork()
                     if killer == 0:

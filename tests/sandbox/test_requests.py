@@ -85,9 +85,10 @@ def _cgroups_of(pid: int) -> set[str]:
 
 
 def _children(pid: int) -> list[int]:
-    out = []
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        out += [int(c) for c in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()]
+    out: list[int] = []
+    with contextlib.suppress(OSError):  # it may end while we look
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            out += [int(c) for c in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()]
     return out
 
 
@@ -177,14 +178,20 @@ def _sleepers(mark: str) -> list[int]:
     return found
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="a PID namespace per slot needs root")
-def test_a_server_killed_mid_execution_leaves_no_process_of_the_program_running():
+@pytest.mark.skipif(os.geteuid() != 0, reason="starts servers as root and as a user-namespaced uid 65534")
+@pytest.mark.parametrize("user", ["root", "ordinary"])
+def test_a_server_killed_mid_execution_leaves_no_process_of_the_program_running(user):
     """Attack: a daemon started by a program outlived a slot killed mid-execution (OOM killer, kill -9 of
-    the server), parented to init, for good. Each slot is now pid 1 of a PID namespace of its own."""
+    the server), parented to init, for good. Each slot is now pid 1 of a PID namespace of its own (an
+    ordinary user's inside a user namespace of its own)."""
+    as_user = ["unshare", "--map-user=65534", "--map-group=65534"] if user == "ordinary" else []
+    if as_user and subprocess.run(["unshare", "--user", "true"], capture_output=True).returncode:
+        pytest.skip("user namespaces are refused on this machine")
     mark = str(7_000_000 + os.getpid())
     tmp = tempfile.mkdtemp(prefix="open-qwq-kill-")
+    os.chmod(tmp, 0o777)
     sock = os.path.join(tmp, "s.sock")
-    cmd = [sys.executable, "-m", "sandbox", "serve", "--socket", sock, "--workers", "1"]
+    cmd = [*as_user, sys.executable, "-m", "sandbox", "serve", "--socket", sock, "--workers", "1"]
     server = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True)
     body = {"code": DAEMON_THEN_WAIT.format(mark=mark), "mode": "stdio", "timeout_s": 60}
     body["tests"] = [{"input": "", "output": ""}]

@@ -1,8 +1,11 @@
-"""The server run by an ordinary user (no namespaces, no slot uids, no cgroup): rlimits, seccomp and the
-worker's own kill sweep must still give every hostile program its right verdict.
+"""The server run by an ordinary user (no slot uids, no cgroup): rlimits, seccomp and the worker's own kill
+sweep must still give every hostile program its right verdict.
 
-The server is started as uid 65534 with `setpriv`; its one capability, CAP_DAC_READ_SEARCH, only lets it
-read the interpreter and the checkout where they sit below root-only directories (/root/.pyenv).
+Two ordinary users. `setpriv`: uid 65534 keeping one capability, CAP_DAC_READ_SEARCH, which only lets it
+read the interpreter and the checkout where they sit below root-only directories (/root/.pyenv); a user
+namespace would void it, so its slots run without a PID namespace. `userns`: a user namespace that maps
+this process to uid 65534 with no capability, as a login user is: its slots each get a user and PID
+namespace of their own.
 """
 
 import os
@@ -16,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from sandbox import client, wait_healthy
+from tests.sandbox.test_requests import _children
 
 NOBODY = 65534
 REPO = Path(__file__).resolve().parents[2]
@@ -26,31 +30,48 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _executions(server_pid: int) -> list[int]:
-    """Processes of uid 65534 other than the server and its slot workers (what executions left)."""
-    pids = []
+def _status(pid: int | str) -> dict[str, str]:
+    with open(f"/proc/{pid}/status") as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+def _executions(server_pid: int) -> set[int]:
+    """What executions left: the server's descendants other than its slots (behind a PID namespace, a
+    slot is pid 1 there, under a keeper), and uid-65534 processes anywhere outside the server's tree."""
+    tree, todo = set(), [server_pid]
+    while todo:
+        with_children = _children(todo.pop())
+        tree.update(with_children)
+        todo += with_children
+    slots = set(_children(server_pid))
+    slots |= {c for s in slots for c in _children(s) if _status(c).get("NSpid", "").split()[-1:] == ["1"]}
+    left = tree - slots
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            with open(f"/proc/{pid}/status") as f:
-                status = dict(line.split(":", 1) for line in f if ":" in line)
+            status = _status(pid)
         except OSError:
             continue
-        uid, ppid = int(status["Uid"].split()[0]), int(status["PPid"])
-        if uid == NOBODY and server_pid not in (int(pid), ppid):
-            pids.append(int(pid))
-    return pids
+        if int(status["Uid"].split()[0]) == NOBODY and int(pid) != server_pid and int(pid) not in tree:
+            left.add(int(pid))
+    return left
 
 
-@pytest.fixture(scope="module")
-def nobody_server() -> Iterator[tuple[str, int]]:
-    """(URL, pid) of a sandbox server running as uid 65534 (setpriv execs it: the pid is the server's)."""
+@pytest.fixture(scope="module", params=["setpriv", "userns"])
+def nobody_server(request) -> Iterator[tuple[str, int]]:
+    """(URL, pid) of a sandbox server running as uid 65534 (setpriv and unshare exec it: the pid is the
+    server's)."""
     tmp = tempfile.mkdtemp(prefix="open-qwq-nobody-")
     os.chmod(tmp, 0o777)
     sock = os.path.join(tmp, "sandbox.sock")
-    caps = "+dac_read_search"
-    cmd = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", f"--inh-caps={caps}"]
-    cmd += [f"--ambient-caps={caps}", sys.executable, "-m", "sandbox", "serve", "--socket", sock]
-    cmd += ["--workers", "1"]
+    if request.param == "setpriv":
+        caps = "+dac_read_search"
+        cmd = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", f"--inh-caps={caps}"]
+        cmd += [f"--ambient-caps={caps}"]
+    else:
+        if subprocess.run(["unshare", "--user", "true"], capture_output=True).returncode:
+            pytest.skip("user namespaces are refused on this machine")
+        cmd = ["unshare", f"--map-user={NOBODY}", f"--map-group={NOBODY}"]
+    cmd += [sys.executable, "-m", "sandbox", "serve", "--socket", sock, "--workers", "1"]
     env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": tmp}
     with open(os.path.join(tmp, "server.log"), "wb") as log:
         proc = subprocess.Popen(
@@ -80,9 +101,10 @@ def judge(c, code: str, output: str = "", **body) -> str:
     return verdict
 
 
-def test_server_reports_that_it_runs_without_namespaces(nobody_sbx):
+def test_server_reports_that_it_runs_without_namespaces(nobody_sbx, request):
     health = nobody_sbx.get("/health").json()
     assert health["isolation"].startswith("seccomp (not root")
+    assert ("+pidns" in health["isolation"]) == (request.node.callspec.params["nobody_server"] == "userns")
     assert judge(nobody_sbx, "import os\nprint(os.getuid())", output=str(NOBODY)) == "accepted"
 
 
@@ -106,9 +128,9 @@ def test_a_daemon_that_escapes_its_process_group_dies_with_the_execution(nobody_
         "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(600)\n    os._exit(0)\n"
         "print('parent done')"
     )
-    before = set(_executions(server_pid))  # a server run as uid 65534 elsewhere may have its own
+    before = _executions(server_pid)  # a server run as uid 65534 elsewhere may have its own
     assert judge(nobody_sbx, code, output="parent done") == "accepted"
-    leftovers = set(_executions(server_pid)) - before
+    leftovers = _executions(server_pid) - before
     assert leftovers == set(), f"processes left after the execution: {leftovers}"
     assert judge(nobody_sbx, "print(input())", output="") == "runtime_error"  # no stdin line: EOFError
     assert judge(nobody_sbx, "print(2 + 2)", output="4") == "accepted"
@@ -158,11 +180,15 @@ def test_without_namespaces_a_program_cannot_kill_its_worker_or_the_server(nobod
         "import os, signal\nworker = os.getppid()\n"
         "server = int(open(f'/proc/{worker}/status').read().split('PPid:')[1].split()[0])\n"
         "refused = 0\n"
-        "for target in (-1, worker, server, -os.getpgid(worker), -server):\n"
+        "targets = {-1, worker, server, -os.getpgid(worker), -server} - {0}  # 0: outside a PID namespace\n"
+        "for target in targets:\n"
         "    try:\n        os.kill(target, signal.SIGKILL)\n    except OSError:\n        refused += 1\n"
-        "print(refused)"
+        "print(refused, len(targets))"
     )
-    assert judge(nobody_sbx, code, output="5") == "accepted"
+    out = nobody_sbx.post("/run_code", json={"code": code}).json()["run_result"]["stdout"].split()
+    refused, tried = map(int, out)
+    assert refused == tried >= 2, out
+    assert nobody_sbx.get("/health").json()["serving"] == 1
     assert judge(
         nobody_sbx, "import os, signal\nos.kill(os.getpid(), 0)\nprint('self ok')", output="self ok"
     ) == ("accepted")
