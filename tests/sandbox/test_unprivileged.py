@@ -209,3 +209,22 @@ def test_without_namespaces_cpp_compiles_runs_and_stays_contained(nobody_sbx):
     bomb = "#include <unistd.h>\nint main(){ while (1) fork(); }"
     assert judge(nobody_sbx, bomb, language="cpp", timeout_s=2) == "time_limit"
     assert judge(nobody_sbx, "int main( {", language="cpp") == "compile_error"
+
+
+NAMESPACE_AND_CAPABILITIES = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+print("unshare", libc.unshare(0x10000000 | 0x20000000), ctypes.get_errno())  # a user + PID namespace
+with open("/proc/self/status") as f:
+    print(*(line.split()[1] for line in f if line.startswith(("CapEff", "CapPrm", "CapBnd", "CapAmb"))))
+"""
+
+
+def test_a_program_can_neither_make_a_namespace_nor_use_its_slots_capabilities(nobody_sbx, request):
+    """Attack: a slot in a user namespace holds every capability there until it drops them, and any
+    program forked from it would inherit what it kept; a nested namespace would lend fresh ones."""
+    run = nobody_sbx.post("/run_code", json={"code": NAMESPACE_AND_CAPABILITIES}).json()["run_result"]
+    unshare, caps = run["stdout"].splitlines()
+    assert unshare == "unshare -1 1", run  # EPERM from the seccomp filter
+    if request.node.callspec.params["nobody_server"] == "userns":
+        assert caps.split() == ["0000000000000000"] * 4, run
