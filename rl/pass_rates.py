@@ -180,9 +180,12 @@ def start_model(recipe: Recipe, model_path: str | None = None) -> tuple[str, str
     return arg, model_identity(name, revision), fingerprint(model_path or name)
 
 
-def check(recipe: Recipe, tokenizer: Any | None = None, model_path: str | None = None) -> Checked:
+def check(
+    recipe: Recipe, tokenizer: Any | None = None, model_path: str | None = None, log_warnings: bool = True
+) -> Checked:
     """Whether the stage's `data.pass_rates` measured this stage: PassRatesError when made with another
-    model, warnings (logged and returned) for other sampling settings or a file without a header."""
+    model, warnings (returned, and logged unless `log_warnings` is off: one rank of many says them) for
+    other sampling settings or a file without a header."""
     out = Checked()
     data = recipe.data
     if data.pass_rate_band is None or not data.pass_rates:
@@ -223,6 +226,6 @@ def check(recipe: Recipe, tokenizer: Any | None = None, model_path: str | None =
                 f"data.pass_rates {file.path} was sampled with other settings than this stage's "
                 f"({'; '.join(diff)}): the rates are shifted; rerun `{file.rerun(arg)}` with this recipe"
             )
-    for w in out.warnings:
+    for w in out.warnings if log_warnings else ():
         log.warning(w)
     return out

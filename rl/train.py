@@ -128,7 +128,8 @@ def build_trainer(
     tokenizer = AutoTokenizer.from_pretrained(model_path, revision=recipe.model.revision)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    check_pass_rates(recipe, tokenizer, model_path)  # a band estimated with another model is refused
+    # A band estimated with another model is refused; its warnings are said once, not once per rank.
+    check_pass_rates(recipe, tokenizer, model_path, log_warnings=args.process_index == 0)
     report = DataReport()
     clean = decontaminator(recipe.data.decontaminate, recipe.data.decontaminate_ngram)
     # The main process loads and maps the datasets first (into the shared datasets cache); the other

@@ -12,7 +12,7 @@ import pytest
 
 from rl.data_check import main as data_main
 from rl.difficulty import main as filter_main
-from rl.pass_rates import fingerprint, read_pass_rates
+from rl.pass_rates import check, fingerprint, read_pass_rates
 from rl.recipe import load_recipe
 
 RECIPE = str(Path(__file__).resolve().parents[2] / "recipes" / "smoke" / "stage1.yaml")
@@ -128,6 +128,11 @@ def test_other_sampling_settings_warn_and_name_each_difference(made, caplog):
     caplog.clear()
     assert data_main([RECIPE, *overrides(tiny, src, out)]) == 0
     assert "pass_rates" not in caplog.text  # the settings it was made with: nothing to say
+    # `rl train` lets one rank of many say them: the others get the same warnings, silently.
+    recipe = load_recipe(RECIPE, [*overrides(tiny, src, out), "training.temperature=0.6"])
+    quiet = check(recipe, log_warnings=False)
+    assert [w for w in quiet.warnings if "temperature 1.0 -> 0.6" in w] and "pass_rates" not in caplog.text
+    assert check(recipe).warnings == quiet.warnings and "temperature 1.0 -> 0.6" in caplog.text
 
 
 def test_prompts_the_file_does_not_cover_are_counted_as_not_estimated(made, tmp_path, caplog):
