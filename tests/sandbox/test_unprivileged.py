@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from sandbox import client, wait_healthy
-from tests.sandbox.test_requests import _children
+from tests.sandbox.test_requests import AS_ORDINARY_USER, _children, ordinary_users_get_user_namespaces
 
 NOBODY = 65534
 REPO = Path(__file__).resolve().parents[2]
@@ -68,9 +68,9 @@ def nobody_server(request) -> Iterator[tuple[str, int]]:
         cmd = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", f"--inh-caps={caps}"]
         cmd += [f"--ambient-caps={caps}"]
     else:
-        if subprocess.run(["unshare", "--user", "true"], capture_output=True).returncode:
-            pytest.skip("user namespaces are refused on this machine")
-        cmd = ["unshare", f"--map-user={NOBODY}", f"--map-group={NOBODY}"]
+        if not ordinary_users_get_user_namespaces():
+            pytest.skip("this kernel refuses user namespaces to ordinary users")
+        cmd = list(AS_ORDINARY_USER)
     cmd += [sys.executable, "-m", "sandbox", "serve", "--socket", sock, "--workers", "1"]
     env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": tmp}
     with open(os.path.join(tmp, "server.log"), "wb") as log:
