@@ -100,6 +100,32 @@ def test_malformed_or_missing_tool_call_scores_zero_and_thought_calls_do_not_cou
     assert tool_call_reward([broken, in_thought, prose], [question["function"]] * 3, [truth] * 3) == [0.0] * 3
 
 
+def test_a_call_that_readers_would_run_differently_scores_zero():
+    """Attack: one call carrying two values, of which json.loads keeps the last and other readers the
+    first (a repeated key, also inside string-serialised arguments), or "arguments" beside "parameters"."""
+    question, truth, good, _ = mutate_cases()
+    name, args = good["name"], good["arguments"]
+    right = json.dumps(args)[1:-1]
+    wrong = json.dumps({**args, "base": 11})[1:-1]
+    hedges = [
+        f'{{"name": "{name}", "arguments": {{{wrong}, {right}}}}}',
+        f'{{"name": "{name}", "arguments": {{{right}, {wrong}}}}}',
+        f'{{"name": "{name}", "arguments": {json.dumps("{" + wrong + ", " + right + "}")}}}',
+        json.dumps({"name": name, "arguments": args, "parameters": {**args, "base": 11}}),
+        json.dumps({"name": name, "parameters": {**args, "base": 11}, "arguments": args}),
+    ]
+    completions = [f"</think><tool_call>{h}</tool_call>" for h in hedges]
+    assert tool_call_reward(completions, [question["function"]] * 5, [truth] * 5) == [0.0] * 5
+    # Controls: each form alone, with the right values, still scores 1.
+    honest = [
+        json.dumps({"name": name, "arguments": args}),
+        json.dumps({"name": name, "parameters": args}),
+        json.dumps({"name": name, "arguments": json.dumps(args)}),
+    ]
+    completions = [f"</think><tool_call>{h}</tool_call>" for h in honest]
+    assert tool_call_reward(completions, [question["function"]] * 3, [truth] * 3) == [1.0] * 3
+
+
 def test_openai_style_schema_and_string_arguments_are_understood():
     tools = [
         {

@@ -20,20 +20,36 @@ from verifiers.rules.bfcl_ast import CallError, check_calls
 _TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.S)
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) < len(keys):
+        raise CallError(
+            f"a key appears twice in one object ({keys}): JSON parsers differ on which value wins"
+        )
+    return dict(pairs)
+
+
+def _json(text: str) -> Any:
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
 def parse_tool_calls(text: str) -> list[dict]:
-    """The calls in Qwen's format; raises CallError on a block that is not a JSON call object."""
+    """The calls in Qwen's format; raises CallError on a block that is not a JSON call object, or one that
+    different readers would run differently (a repeated key, both "arguments" and "parameters")."""
     calls = []
     for block in _TOOL_CALL.findall(text):
         try:
-            call = json.loads(block)
+            call = _json(block)
         except json.JSONDecodeError as e:
             raise CallError(f"tool call is not valid JSON: {e}") from e
         if not isinstance(call, dict) or "name" not in call:
             raise CallError('a tool call must be an object with "name" and "arguments"')
+        if "arguments" in call and "parameters" in call:
+            raise CallError(f'the call of {call["name"]!r} has both "arguments" and "parameters"')
         args = call.get("arguments", call.get("parameters", {}))
         if isinstance(args, str):  # OpenAI-style arguments serialised as a string
             try:
-                args = json.loads(args)
+                args = _json(args)
             except json.JSONDecodeError as e:
                 raise CallError(f"arguments of {call['name']!r} are not valid JSON: {e}") from e
         calls.append({"name": call["name"], "arguments": args})
