@@ -54,3 +54,17 @@ def test_thought_is_checked_only_when_asked():
     completion = UDHR_1["zh"] + "</think>" + UDHR_1["en"]
     assert language_consistency_reward([completion], prompts=[QUESTION["en"]]) == [1.0]
     assert language_consistency_reward([completion], prompts=[QUESTION["en"]], include_thought=True)[0] < 0.8
+
+
+def test_an_answer_of_short_sentences_in_another_language_is_seen():
+    """Attack: every sentence under the letters one needs to identify it, so each was skipped and the
+    answer counted as having no language (1.0). Whole short sentences of one script are now read together."""
+    short_english = "</think>The result is 5. It is the sum. We add two. So five."
+    assert language_consistency_reward([short_english], prompts=[QUESTION["fr"]]) == [0.0]
+    # Controls: short sentences in the prompt's language, and Latin names inside Russian sentences.
+    short_french = "</think>On additionne. Deux plus trois. Cela fait cinq. Voilà."
+    russian = (
+        "</think>Мы используем NumPy и pandas. Функция groupby из DataFrame считает суммы. Ответ равен пяти."
+    )
+    got = language_consistency_reward([short_french, russian], prompts=[QUESTION["fr"], QUESTION["ru"]])
+    assert got == [1.0, 1.0]

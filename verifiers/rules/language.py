@@ -99,21 +99,30 @@ def segments(text: str) -> list[str]:
     Japanese text (kana + Han) stays one segment; Latin words inside Russian or Greek text split off, which
     is what a switch looks like.
     """
-    out: list[str] = []
+    return [seg for sentence in _sentence_runs(text) for seg in sentence]
+
+
+def _sentence_runs(text: str) -> list[list[str]]:
+    """Each sentence of `text` as its runs of one writing system (see `segments`)."""
+    out: list[list[str]] = []
     for sentence in _SENTENCE_END.split(text):
+        runs: list[str] = []
         run, run_kind = [], None
         for ch in sentence:
             s = _script(ch)
             kind = None if s is None else ("cjk" if _is_cjk(s) else s)
             if kind is not None and run_kind is not None and kind != run_kind:
-                out.append("".join(run))
+                runs.append("".join(run))
                 run = []
             if kind is not None:
                 run_kind = kind
             run.append(ch)
         if run:
-            out.append("".join(run))
-    return [s for s in (x.strip() for x in out) if s]
+            runs.append("".join(run))
+        runs = [r for r in (x.strip() for x in runs) if r]
+        if runs:
+            out.append(runs)
+    return out
 
 
 def _letters(segment: str) -> tuple[int, bool]:
@@ -122,15 +131,32 @@ def _letters(segment: str) -> tuple[int, bool]:
 
 
 def language_shares(text: str) -> dict[str, float]:
-    """How the identifiable letters of `text` split across languages (shares sum to 1; {} if none)."""
+    """How the identifiable letters of `text` split across languages (shares sum to 1; {} if none).
+
+    A segment too short to identify on its own is skipped when it is part of a sentence (a name or a
+    code word inside another script), but whole short sentences of one script are identified together:
+    an answer of short sentences ("The result is 5. It is odd.") must not pass as no language at all.
+    """
     weights: dict[str, float] = {}
-    for seg in segments(strip_non_prose(text)):
-        n, cjk = _letters(seg)
-        if n < (MIN_CJK if cjk else MIN_LETTERS):
-            continue
+    pooled: dict[str | None, list[str]] = {}
+
+    def weigh(seg: str, n: int) -> None:
         found = detect(seg)
         if found is not None:
             weights[found[0]] = weights.get(found[0], 0.0) + n
+
+    for runs in _sentence_runs(strip_non_prose(text)):
+        for seg in runs:
+            n, cjk = _letters(seg)
+            if n >= (MIN_CJK if cjk else MIN_LETTERS):
+                weigh(seg, n)
+            elif n and len(runs) == 1:
+                pooled.setdefault(_script_of(seg), []).append(seg)
+    for parts in pooled.values():
+        joined = " ".join(parts)
+        n, cjk = _letters(joined)
+        if n >= (MIN_CJK if cjk else MIN_LETTERS):
+            weigh(joined, n)
     total = sum(weights.values())
     return {lang: w / total for lang, w in weights.items()} if total else {}
 
