@@ -68,3 +68,7 @@ def test_an_answer_of_short_sentences_in_another_language_is_seen():
     )
     got = language_consistency_reward([short_french, russian], prompts=[QUESTION["fr"], QUESTION["ru"]])
     assert got == [1.0, 1.0]
+    # Terse fragments read together are often misidentified ("Also x = 5. Dann y = 3. Fertig." reads as
+    # English at 0.15): an unconfident reading of pooled sentences does not count.
+    terse = ["</think>Also x = 5. Dann y = 3. Fertig.", "</think>Donc x = 5. Puis y = 3. Fini."]
+    assert language_consistency_reward(terse, prompts=[QUESTION["de"], QUESTION["fr"]]) == [1.0, 1.0]

@@ -21,6 +21,8 @@ from verifiers.completion import END_THINK, completion_text, final_answer, promp
 MIN_LETTERS = 12
 # Han/kana/hangul carry a language in far fewer characters than Latin letters.
 MIN_CJK = 2
+# Short sentences read together are fragments ("Donc x = 5. Fini."): only a confident identification counts.
+POOLED_MIN_PROBABILITY = 0.5
 
 _CODE = re.compile(r"```.*?(```|$)|`[^`\n]*`", re.S)
 _MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]*\$|\\\(.*?\\\)|\\\[.*?\\\]", re.S)
@@ -134,15 +136,16 @@ def language_shares(text: str) -> dict[str, float]:
     """How the identifiable letters of `text` split across languages (shares sum to 1; {} if none).
 
     A segment too short to identify on its own is skipped when it is part of a sentence (a name or a
-    code word inside another script), but whole short sentences of one script are identified together:
-    an answer of short sentences ("The result is 5. It is odd.") must not pass as no language at all.
+    code word inside another script), but whole short sentences of one script are identified together,
+    and count when the identification is confident: an answer of short sentences ("The result is 5. It
+    is the sum.") must not pass as no language at all, nor a terse honest one ("Donc x = 5. Fini.") fail.
     """
     weights: dict[str, float] = {}
     pooled: dict[str | None, list[str]] = {}
 
-    def weigh(seg: str, n: int) -> None:
+    def weigh(seg: str, n: int, min_probability: float = 0.0) -> None:
         found = detect(seg)
-        if found is not None:
+        if found is not None and found[1] >= min_probability:
             weights[found[0]] = weights.get(found[0], 0.0) + n
 
     for runs in _sentence_runs(strip_non_prose(text)):
@@ -156,7 +159,7 @@ def language_shares(text: str) -> dict[str, float]:
         joined = " ".join(parts)
         n, cjk = _letters(joined)
         if n >= (MIN_CJK if cjk else MIN_LETTERS):
-            weigh(joined, n)
+            weigh(joined, n, POOLED_MIN_PROBABILITY)
     total = sum(weights.values())
     return {lang: w / total for lang, w in weights.items()} if total else {}
 
