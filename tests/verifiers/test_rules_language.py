@@ -70,5 +70,14 @@ def test_an_answer_of_short_sentences_in_another_language_is_seen():
     assert got == [1.0, 1.0]
     # Terse fragments read together are often misidentified ("Also x = 5. Dann y = 3. Fertig." reads as
     # English at 0.15): an unconfident reading of pooled sentences does not count.
-    terse = ["</think>Also x = 5. Dann y = 3. Fertig.", "</think>Donc x = 5. Puis y = 3. Fini."]
-    assert language_consistency_reward(terse, prompts=[QUESTION["de"], QUESTION["fr"]]) == [1.0, 1.0]
+    # A sentence of 12-19 letters alone is misread as often ("Enfin comptons." reads as English at 0.67):
+    # such sentences are read with the answer's other short ones.
+    terse = [
+        "</think>Also x = 5. Dann y = 3. Fertig.",
+        "</think>Donc x = 5. Puis y = 3. Fini.",
+        "</think>Trions. Puis parcourons. Enfin comptons. Terminé.",
+    ]
+    got = language_consistency_reward(terse, prompts=[QUESTION["de"], QUESTION["fr"], QUESTION["fr"]])
+    assert got == [1.0, 1.0, 1.0]
+    # ...and one short sentence in another language, alone, is still seen.
+    assert language_consistency_reward(["</think>Die Summe ist neun."], prompts=[QUESTION["en"]]) == [0.0]

@@ -21,6 +21,9 @@ from verifiers.completion import END_THINK, completion_text, final_answer, promp
 MIN_LETTERS = 12
 # Han/kana/hangul carry a language in far fewer characters than Latin letters.
 MIN_CJK = 2
+# A whole sentence with fewer letters than this is identified together with the answer's other short
+# sentences of its script: alone, fastText misreads such sentences ("Enfin comptons." -> English at 0.67).
+POOL_BELOW = 20
 # Short sentences read together are fragments ("Donc x = 5. Fini."): only a confident identification counts.
 POOLED_MIN_PROBABILITY = 0.5
 
@@ -136,9 +139,10 @@ def language_shares(text: str) -> dict[str, float]:
     """How the identifiable letters of `text` split across languages (shares sum to 1; {} if none).
 
     A segment too short to identify on its own is skipped when it is part of a sentence (a name or a
-    code word inside another script), but whole short sentences of one script are identified together,
-    and count when the identification is confident: an answer of short sentences ("The result is 5. It
-    is the sum.") must not pass as no language at all, nor a terse honest one ("Donc x = 5. Fini.") fail.
+    code word inside another script), but whole short sentences (under `POOL_BELOW` letters) of one
+    script are identified together, and count when the identification is confident: an answer of short
+    sentences ("The result is 5. It is the sum.") must not pass as no language at all, nor a terse
+    honest one ("Trions. Puis parcourons. Enfin comptons.") fail on one misread sentence.
     """
     weights: dict[str, float] = {}
     pooled: dict[str | None, list[str]] = {}
@@ -151,7 +155,9 @@ def language_shares(text: str) -> dict[str, float]:
     for runs in _sentence_runs(strip_non_prose(text)):
         for seg in runs:
             n, cjk = _letters(seg)
-            if n >= (MIN_CJK if cjk else MIN_LETTERS):
+            if not cjk and n < POOL_BELOW and len(runs) == 1:
+                pooled.setdefault(_script_of(seg), []).append(seg)
+            elif n >= (MIN_CJK if cjk else MIN_LETTERS):
                 weigh(seg, n)
             elif n and len(runs) == 1:
                 pooled.setdefault(_script_of(seg), []).append(seg)
