@@ -153,13 +153,12 @@ def language_shares(text: str) -> dict[str, float]:
             weights[found[0]] = weights.get(found[0], 0.0) + n
 
     for runs in _sentence_runs(strip_non_prose(text)):
+        whole = len(runs) == 1  # a sentence in one script, not a run inside another script's sentence
         for seg in runs:
             n, cjk = _letters(seg)
-            if not cjk and n < POOL_BELOW and len(runs) == 1:
-                pooled.setdefault(_script_of(seg), []).append(seg)
-            elif n >= (MIN_CJK if cjk else MIN_LETTERS):
+            if n >= (MIN_CJK if cjk else POOL_BELOW if whole else MIN_LETTERS):
                 weigh(seg, n)
-            elif n and len(runs) == 1:
+            elif n and whole:
                 pooled.setdefault(_script_of(seg), []).append(seg)
     for parts in pooled.values():
         joined = " ".join(parts)
