@@ -113,6 +113,8 @@ PR_SET_SECCOMP = 22
 PR_CAPBSET_DROP = 24
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
+
+# capset(2)
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 # socket address families a judged program may use (local sockets; IP ones only reach an empty netns)
