@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import ast
 import base64
+import builtins
 import io
 import json
 import pickle
-import re
 import zlib
 from typing import Any
 
@@ -146,20 +146,71 @@ def from_prime_intellect(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def given_definitions(prompt: Any, entry_point: str) -> str:
+    """The imports, functions and classes a HumanEval-style prompt gives, without the entry point's stub.
+
+    They go before the row's test, so the helpers the test calls (HumanEval's `poly`, `encode_cyclic`,
+    `encode_shift`) are the dataset's: a program redefining `encode_cyclic` as the identity, with a
+    `decode_cyclic` that is the identity too, must not pass. Empty when the prompt is not Python code.
+    """
+    if not isinstance(prompt, str):
+        return ""
+    try:
+        tree = ast.parse(prompt)
+    except (SyntaxError, ValueError):
+        return ""
+    kinds = ast.Import | ast.ImportFrom | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+    kept = [n for n in tree.body if isinstance(n, kinds) and getattr(n, "name", None) != entry_point]
+    return ast.unparse(ast.Module(body=kept, type_ignores=[])) if kept else ""
+
+
 def from_humaneval(row: dict[str, Any]) -> dict[str, Any]:
-    """HumanEval rows: the program (prompt + completion) must define `entry_point`; `test` defines check()."""
-    return {"mode": "assert", "test": row["test"], "entry_point": row["entry_point"]}
+    """HumanEval rows: the program (prompt + completion) must define `entry_point`; `test` defines check().
+
+    The prompt's own definitions (`given_definitions`) precede the test, so check() calls the dataset's
+    helpers, never the program's versions of them.
+    """
+    given = given_definitions(row.get("prompt"), row["entry_point"])
+    test = f"{given}\n\n{row['test']}" if given else row["test"]
+    return {"mode": "assert", "test": test, "entry_point": row["entry_point"]}
+
+
+def _defined_names(code: str) -> set[str]:
+    """The names a piece of setup code binds (functions, classes, imports, assignments)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def tested_function(asserts: list[str], setup: str = "") -> str:
+    """The function MBPP-style asserts test: the first name they call that is neither a builtin nor bound
+    by the setup code. `assert set(similar_elements(a, b)) == set((4, 5))` tests `similar_elements`, never
+    `set`: taking the outer call would make a builtin the candidate, so a program defining `set` would
+    decide both sides of the comparison."""
+    known = set(dir(builtins)) | _defined_names(setup)
+    for text in asserts:
+        for node in ast.walk(ast.parse(text)):  # breadth first: outer calls before inner ones
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id not in known:
+                return node.func.id
+    raise ValueError(f"cannot find the function name in MBPP assert {asserts[0]!r}")
 
 
 def from_mbpp(row: dict[str, Any]) -> dict[str, Any]:
     """MBPP rows: `test_list` asserts that call the function by name become a check(candidate)."""
     asserts = list(row["test_list"]) + list(row.get("challenge_test_list") or [])
-    name = re.search(r"assert\s+(?:not\s+)?(?:\w+\.\w+\()?\(?\s*(\w+)\s*\(", asserts[0])
-    if not name:
-        raise ValueError(f"cannot find the function name in MBPP assert {asserts[0]!r}")
-    entry = name.group(1)
+    setup = row.get("test_setup_code") or ""
+    try:
+        entry = tested_function(asserts, setup)
+    except SyntaxError as e:
+        raise ValueError(f"MBPP asserts or setup code are not Python: {e}") from e
     body = "\n".join(f"    {a.strip()}" for a in asserts)
-    test = f"{row.get('test_setup_code') or ''}\ndef check(candidate):\n    {entry} = candidate\n{body}\n"
+    test = f"{setup}\ndef check(candidate):\n    {entry} = candidate\n{body}\n"
     return {"mode": "assert", "test": test, "entry_point": entry}
 
 

