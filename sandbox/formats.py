@@ -160,7 +160,9 @@ def given_definitions(prompt: Any, entry_point: str) -> str:
     except (SyntaxError, ValueError):
         return ""
     kinds = ast.Import | ast.ImportFrom | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-    kept = [n for n in tree.body if isinstance(n, kinds) and getattr(n, "name", None) != entry_point]
+    kept: list[ast.stmt] = [
+        n for n in tree.body if isinstance(n, kinds) and getattr(n, "name", None) != entry_point
+    ]
     return ast.unparse(ast.Module(body=kept, type_ignores=[])) if kept else ""
 
 
