@@ -121,8 +121,11 @@ def read_test(fd: int) -> str:
 def run_check(req: dict[str, Any], report: Report, rpc: int, test: int) -> None:
     """Checker side: run the test's check() against proxies of the program's functions.
 
-    check()'s globals are the pristine builtins, the program's own names (helpers such as HumanEval's
-    `encode_cyclic` that tests call) except any that would shadow a builtin, then the test's names.
+    check()'s globals are the pristine builtins, the program's own names except any that would shadow a
+    builtin, then the test's names (a HumanEval test carries its prompt's helpers, such as `encode_cyclic`:
+    `sandbox.formats.from_humaneval`), so what the test defines is the dataset's, never the program's.
+    A program's StopIteration reaches check() as RuntimeError, as PEP 479 does for generators: raised inside
+    `all(map(...))`, it would end the iteration early and pass the test vacuously.
     """
     fd = rpc
     try:
@@ -141,7 +144,9 @@ def run_check(req: dict[str, Any], report: Report, rpc: int, test: int) -> None:
                     raise RuntimeError("the program exited during the test")
                 if "err" in reply:
                     exc = pristine.get(reply["err"])
-                    if not (isinstance(exc, type) and issubclass(exc, Exception)):
+                    if not (isinstance(exc, type) and issubclass(exc, Exception)) or issubclass(
+                        exc, StopIteration | StopAsyncIteration
+                    ):
                         exc = RuntimeError
                     raise exc(reply["msg"])
                 return dec(reply["ok"])

@@ -237,3 +237,19 @@ def test_trace_function_cannot_skip_asserts(judge):
         "def f(x):\n    return 0"
     )
     assert judge(code, mode="assert", test=test, entry_point="f")["reward"] == 0.0
+
+
+ALL_OF_MAP = "def check(candidate):\n    assert all(map(lambda x: candidate(x) == 2 * x, [1, 2, 3]))\n"
+
+
+def test_a_stop_iteration_cannot_end_the_checks_iteration_early(judge):
+    # Raised through the candidate inside map(), StopIteration ended the map and all([]) passed.
+    code = "def f(x):\n    raise StopIteration\n"
+    assert judge(code, mode="assert", test=ALL_OF_MAP, entry_point="f")["reward"] == 0.0
+
+
+def test_control_the_same_check_passes_an_honest_program(judge):
+    assert (
+        judge("def f(x):\n    return 2 * x\n", mode="assert", test=ALL_OF_MAP, entry_point="f")["reward"]
+        == 1.0
+    )
