@@ -21,6 +21,10 @@ from sandbox.languages import available, missing_message, resolve
 Runner = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
+# A number whose integer part starts with a zero followed by another digit (`007`, `0011`, `-05.5`): no
+# language prints a number so unless asked to, so the zeros are the answer's text (a binary string, a
+# zero-padded code) and the token compares as text.
+_PADDED = re.compile(r"[+-]?0\d")
 REL_TOL = 1e-6
 
 
@@ -33,10 +37,13 @@ def _tokens_match(expected: str, actual: str) -> bool:
     Where the expected token is an integer, the answer must be that integer exactly: `5`, `5.0` and
     `5e0` all equal 5, but no float-looking token stands for a nearby integer (1e18 is not 10**18 + 1).
     Decimal compares digits of any length exactly, so a huge number can neither crash nor pass.
+    A token with leading zeros on either side is text: `11` is not the binary string `0011`.
     """
     if expected == actual:
         return True
     if not (_NUMBER.fullmatch(expected) and _NUMBER.fullmatch(actual)):
+        return False
+    if _PADDED.match(expected) or _PADDED.match(actual):
         return False
     try:
         if _INTEGER.fullmatch(expected):

@@ -66,3 +66,14 @@ def test_huge_and_overflowing_numbers_compare_without_raising():
     assert not stdout_matches("2.5\n", "1e999999999\n") and not stdout_matches("1\n", "1e999999999\n")
     assert not values_match(1.5, 10**400) and not values_match(float("nan"), 10**400)
     assert values_match(10**400, 10**400)
+
+
+def test_a_token_with_leading_zeros_is_text_not_a_number():
+    # `0011` is a binary string or a zero-padded code: printing the number 11 is not the answer.
+    assert not stdout_matches("0011\n", "11\n") and not stdout_matches("11\n", "0011\n")
+    assert not stdout_matches("007\n", "7.0\n") and not stdout_matches("-05\n", "-5\n")
+
+
+def test_control_zero_padded_answers_written_as_given_and_ordinary_zeros_match():
+    assert stdout_matches("0011 007\n", "0011 007\n")
+    assert stdout_matches("0 0.5 -0.25\n", "0.0 .5 -0.250\n") and stdout_matches("5\n", "+5.000\n")
