@@ -84,6 +84,9 @@ def run_child(
         )
         sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8")
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", write_through=True)
+        # As in a fresh interpreter, sys.__stdout__ & co. hold the originals: a program that rewraps its
+        # stream (`sys.stdout = io.TextIOWrapper(sys.stdout.buffer, ...)`) must not close the buffer under it.
+        sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr  # type: ignore[misc]
         sys.argv = ["solution.py"]
         sys.setrecursionlimit(10**5)
         write(at["ready"], b"1")

@@ -128,3 +128,15 @@ def test_kernel_memory_exhaustion_is_the_programs_verdict_and_the_slot_serves_on
     assert _stdio(judge, "print(2 + 2)", "4") == "accepted"
     after = sbx.get("/health").json()
     assert after["serving"] == health["serving"] and not after["not_serving"], after
+
+
+def test_control_a_program_that_rewraps_its_standard_streams_is_judged_on_what_it_prints(judge):
+    # `sys.stdout = io.TextIOWrapper(sys.stdout.buffer, ...)` dropped the last reference to the old wrapper,
+    # which closed the buffer under the new one: runtime_error for an honest program.
+    code = (
+        "import io, sys\n"
+        "sys.stdin = io.TextIOWrapper(sys.stdin.buffer, encoding='utf-8')\n"
+        "sys.stdout = io.TextIOWrapper(sys.stdout.buffer, encoding='utf-8')\n"
+        "print(int(input()) * 2)\n"
+    )
+    assert judge(code, tests=[{"input": "21\n", "output": "42\n"}])["verdicts"] == ["accepted"]
