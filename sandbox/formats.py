@@ -18,6 +18,7 @@ import builtins
 import io
 import json
 import pickle
+import sys
 import zlib
 from typing import Any
 
@@ -203,16 +204,33 @@ def tested_function(asserts: list[str], setup: str = "") -> str:
     raise ValueError(f"cannot find the function name in MBPP assert {asserts[0]!r}")
 
 
+def used_modules(asserts: list[str], setup: str = "") -> list[str]:
+    """Standard-library modules the asserts use by name without importing them (`math.isclose(...)`).
+
+    MBPP ran its asserts in the program's namespace, where the program's `import math` made `math`
+    visible; check() runs apart from the program, so it imports them itself.
+    """
+    bound = _defined_names(setup)
+    found = {
+        node.value.id
+        for text in asserts
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+    }
+    return sorted(n for n in found if n in sys.stdlib_module_names and n not in bound)
+
+
 def from_mbpp(row: dict[str, Any]) -> dict[str, Any]:
     """MBPP rows: `test_list` asserts that call the function by name become a check(candidate)."""
     asserts = list(row["test_list"]) + list(row.get("challenge_test_list") or [])
     setup = row.get("test_setup_code") or ""
     try:
         entry = tested_function(asserts, setup)
+        imports = "".join(f"import {m}\n" for m in used_modules(asserts, setup))
     except SyntaxError as e:
         raise ValueError(f"MBPP asserts or setup code are not Python: {e}") from e
     body = "\n".join(f"    {a.strip()}" for a in asserts)
-    test = f"{setup}\ndef check(candidate):\n    {entry} = candidate\n{body}\n"
+    test = f"{imports}{setup}\ndef check(candidate):\n    {entry} = candidate\n{body}\n"
     return {"mode": "assert", "test": test, "entry_point": entry}
 
 

@@ -172,3 +172,14 @@ def test_control_a_humaneval_program_that_leaves_the_given_helpers_out_passes(ju
     # The test calls encode_cyclic / encode_shift: the prompt's, which the program need not repeat.
     for task, solution in ENTRY_ONLY.items():
         assert judge(solution, **from_humaneval(HUMANEVAL[task]))["reward"] == 1.0, task
+
+
+ISCLOSE_ROW = {"test_list": ["assert math.isclose(area(2), 12.566, rel_tol=0.001)"], "test_setup_code": ""}
+
+
+def test_control_mbpp_asserts_using_a_module_they_never_import_judge_the_program(judge):
+    # MBPP's asserts ran where the program's `import math` was visible; check() imports it itself
+    # (every program was a NameError in check() before).
+    honest = "import math\ndef area(r):\n    return math.pi * r * r\n"
+    assert judge(honest, **row_to_tests(ISCLOSE_ROW))["reward"] == 1.0
+    assert judge("def area(r):\n    return 3 * r * r\n", **row_to_tests(ISCLOSE_ROW))["reward"] == 0.0
