@@ -152,16 +152,22 @@ def _client(url: str) -> httpx.Client:
 
 
 def _post_batch(bodies: list[dict[str, Any]], urls: list[str]) -> list[dict[str, Any]]:
-    """POST one batch, moving to the next server on connection errors, 429 and 5xx; raises when all fail."""
+    """POST one batch, moving to the next server on connection errors, 429 and 5xx; raises when all fail.
+
+    The body is JSON with non-ASCII escaped (as `json.dumps` writes it), so a lone surrogate in one program
+    or test (JSON allows "\\ud800") reaches the server, which judges that row alone, instead of failing to
+    encode as UTF-8 and taking every row of the batch down to None.
+    """
     global _rr
     with _rr_lock:
         start, _rr = _rr, _rr + 1
+    payload = json.dumps({"requests": bodies}).encode()
     last = "no attempt"
     for attempt in range(_RETRIES * len(urls)):
         url = urls[(start + attempt) % len(urls)]
         try:
             with _client(url) as c:
-                r = c.post("/judge_batch", json={"requests": bodies})
+                r = c.post("/judge_batch", content=payload, headers={"content-type": "application/json"})
             if r.status_code == 200:
                 results = r.json()["results"]
                 if len(results) == len(bodies):

@@ -144,3 +144,11 @@ def test_each_rank_starts_its_round_robin_at_its_local_rank():
         for s in servers:
             s.shutdown()
     assert hits == [0, 1, 2]
+
+
+def test_a_lone_surrogate_in_one_program_is_that_rows_compile_error_not_the_whole_batchs_none(sandbox_env):
+    # httpx encodes its JSON as strict UTF-8: one "\ud800" (JSON allows it; a dataset's reference can hold
+    # it) failed the whole POST, so every row of the batch scored None after a round of retries.
+    odd = "<think>x</think>\n```python\nprint(5)  # \ud800\n```"
+    assert code_reward([GOOD, odd, GOOD], [SUM, SUM, SUM]) == [1.0, 0.0, 1.0]
+    assert failures.drain() == {}
