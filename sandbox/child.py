@@ -79,11 +79,9 @@ def run_child(
         seccomp.install(seccomp_filter)
         os.environ.clear()
         os.environ.update(ENVIRONMENT, HOME=workdir, TMPDIR=workdir)
-        sys.stdin = io.TextIOWrapper(
-            io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8", errors="replace"
-        )
-        sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8")
-        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", write_through=True)
+        sys.stdin = _std_stream(0, "r", "<stdin>", errors="replace")
+        sys.stdout = _std_stream(1, "w", "<stdout>")
+        sys.stderr = _std_stream(2, "w", "<stderr>", buffered=False, write_through=True)
         # As in a fresh interpreter, sys.__stdout__ & co. hold the originals: a program that rewraps its
         # stream (`sys.stdout = io.TextIOWrapper(sys.stdout.buffer, ...)`) must not close the buffer under it.
         sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr  # type: ignore[misc]
@@ -102,6 +100,19 @@ def run_child(
     runner = RUNNERS[req.get("language", "python")]
     status = runner(req, report, at.get("rpc"))
     exit_(status & 0xFF)
+
+
+def _std_stream(fd: int, mode: str, name: str, buffered: bool = True, **text: Any) -> io.TextIOWrapper:
+    """A standard stream built as a fresh interpreter builds it, with its `mode` and `name`: PyRival's
+    FastIO template, common in contest Python, reads `sys.stdout.mode` and failed on a bare TextIOWrapper."""
+    raw = io.FileIO(fd, mode, closefd=False)
+    raw.name = name
+    buffer: Any = raw
+    if buffered:
+        buffer = io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
+    stream = io.TextIOWrapper(buffer, encoding="utf-8", **text)
+    stream.mode = mode  # type: ignore[misc]
+    return stream
 
 
 def _fresh_signals() -> None:

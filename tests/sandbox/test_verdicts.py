@@ -140,3 +140,47 @@ def test_control_a_program_that_rewraps_its_standard_streams_is_judged_on_what_i
         "print(int(input()) * 2)\n"
     )
     assert judge(code, tests=[{"input": "21\n", "output": "42\n"}])["verdicts"] == ["accepted"]
+
+
+# The fast-IO template of PyRival, common in contest Python: it reads `file.mode` of the standard streams.
+FAST_IO = """
+import os, sys
+from io import BytesIO, IOBase
+class FastIO(IOBase):
+    newlines = 0
+    def __init__(self, file):
+        self._fd = file.fileno()
+        self.buffer = BytesIO()
+        self.writable = "x" in file.mode or "r" not in file.mode
+        self.write = self.buffer.write if self.writable else None
+    def readline(self):
+        while self.newlines == 0:
+            b = os.read(self._fd, max(os.fstat(self._fd).st_size, 8192))
+            self.newlines = b.count(b"\\n") + (not b)
+            ptr = self.buffer.tell()
+            self.buffer.seek(0, 2), self.buffer.write(b), self.buffer.seek(ptr)
+        self.newlines -= 1
+        return self.buffer.readline()
+    def flush(self):
+        if self.writable:
+            os.write(self._fd, self.buffer.getvalue())
+            self.buffer.truncate(0), self.buffer.seek(0)
+class IOWrapper(IOBase):
+    def __init__(self, file):
+        self.buffer = FastIO(file)
+        self.flush = self.buffer.flush
+        self.writable = self.buffer.writable
+        self.write = lambda s: self.buffer.write(s.encode("ascii"))
+        self.readline = lambda: self.buffer.readline().decode("ascii")
+sys.stdin, sys.stdout = IOWrapper(sys.stdin), IOWrapper(sys.stdout)
+input = lambda: sys.stdin.readline().rstrip("\\r\\n")
+n = int(input())
+print(sum(map(int, input().split())))
+"""
+
+
+def test_control_the_pyrival_fast_io_template_is_judged_on_what_it_prints(judge):
+    # A bare TextIOWrapper has no `mode`: the template was a runtime_error for every honest program.
+    tests = [{"input": "3\n1 2 3\n", "output": "6\n"}]
+    assert judge(FAST_IO, tests=tests)["verdicts"] == ["accepted"]
+    assert judge(FAST_IO.replace("sum(", "max("), tests=tests)["verdicts"] == ["wrong_answer"]
