@@ -94,11 +94,14 @@ def run_child(
             write(2, f"sandbox setup failed: {e!r}".encode())
         exit_(SETUP_FAILED)
 
-    if role == "checker":
-        run_check(req, report, rpc=at["rpc"], test=at["test"])
-        exit_(0)
-    runner = RUNNERS[req.get("language", "python")]
-    status = runner(req, report, at.get("rpc"))
+    try:
+        if role == "checker":
+            run_check(req, report, rpc=at["rpc"], test=at["test"])
+            status = 0
+        else:
+            status = RUNNERS[req.get("language", "python")](req, report, at.get("rpc"))
+    except BaseException:  # escaped the runner's own handling (an exception whose str() raises): it must
+        status = 1  # not climb into the worker's code this process was forked from, nor run atexit handlers
     exit_(status & 0xFF)
 
 

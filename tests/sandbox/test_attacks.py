@@ -253,3 +253,22 @@ def test_control_the_same_check_passes_an_honest_program(judge):
         judge("def f(x):\n    return 2 * x\n", mode="assert", test=ALL_OF_MAP, entry_point="f")["reward"]
         == 1.0
     )
+
+
+UNPRINTABLE = "class E(Exception):\n    def __str__(self):\n        raise E()\n"
+
+
+def test_an_exception_escaping_the_runner_is_a_runtime_error_not_the_workers_code_in_the_child(judge):
+    # str(e) raising in the runner's handler let E climb out of the child's code into the worker loop it
+    # was forked from, which ended the process through atexit: os._exit(0) there made the crash accepted.
+    code = (
+        "import atexit, os\nprint(5, flush=True)\natexit.register(os._exit, 0)\n"
+        + UNPRINTABLE
+        + "raise E()\n"
+    )
+    assert judge(code, tests=[{"input": "", "output": "5"}])["verdicts"] == ["runtime_error"]
+
+
+def test_control_a_program_catching_its_own_unprintable_exception_is_accepted(judge):
+    code = UNPRINTABLE + "try:\n    raise E()\nexcept E:\n    print(5)\n"
+    assert judge(code, tests=[{"input": "", "output": "5"}])["verdicts"] == ["accepted"]
