@@ -4,7 +4,8 @@ Each adapter takes one row (after the recipe's column renames) and returns the c
 reason (`DROP_KEY`) that `rl.data` counts per source:
 
 - code rows (`verification_info`, `input_output`, ... : `sandbox.formats.row_to_tests`) get `tests`; rows in a
-  language the sandbox cannot run are dropped as `unsupported_language`;
+  language the sandbox cannot run are dropped as `unsupported_language`, rows whose every test expects
+  nothing (an empty program would pass) as `blank_outputs`;
 - tool rows whose `tools` are xLAM's (`{"param": {"type": "List[int]", ...}}`, no `properties`) get JSON-schema
   tools and BFCL-form ground truth;
 - RLVR-IFeval rows (`ground_truth` naming an open-instruct check) get IFEval ids and kwargs;
@@ -80,7 +81,23 @@ def adapt_code(row: dict[str, Any]) -> dict[str, Any]:
         return {"tests": None, DROP_KEY: f"unreadable: {type(e).__name__}"[:40]}
     if not tests.get("tests") and tests.get("mode") != "assert":
         return {"tests": None, DROP_KEY: "no_tests"}
+    if answers_nothing(tests):
+        return {"tests": None, DROP_KEY: "blank_outputs"}
     return {"tests": json.dumps(tests), DROP_KEY: None}
+
+
+def answers_nothing(tests: dict[str, Any]) -> bool:
+    """Whether every test expects nothing (blank stdout, or None returned): a program that prints or returns
+    nothing would pass them all, so such a row rewards no answer at all."""
+    cases = tests.get("tests") or []
+    if tests.get("mode") == "assert" or not cases:
+        return False
+    if tests.get("mode") == "function":
+        return all(
+            c.get("output") is None and not any(a is not None for a in c.get("alt_outputs", []))
+            for c in cases
+        )
+    return all(not str(c.get("output", "")).strip() for c in cases)
 
 
 _FENCE = re.compile(r"```[ \t]*[\w+#-]*[^\n]*\n.*?```", re.S)

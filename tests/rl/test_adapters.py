@@ -167,3 +167,16 @@ def test_placeholder_golds_are_dropped_and_counted_and_traces_are_not_loaded():
     assert {r["answer"] for r in rows}.isdisjoint({"proof", "notfound"})
     assert "messages" not in rows[0]  # the R1 traces no reward reads
     assert rows[0]["prompt"][0]["content"].endswith("\n" + MATH_INSTRUCTION)
+
+
+def test_code_rows_whose_every_test_expects_nothing_are_dropped_not_rewarded_for_an_empty_program():
+    from rl.adapters import DROP_KEY, adapt_code
+
+    blank = {"input_output": json.dumps({"inputs": ["1\n", "2\n"], "outputs": ["", "\n"]})}
+    returns_none = {
+        "input_output": json.dumps({"inputs": [[1], [2]], "outputs": [None, None], "fn_name": "f"})
+    }
+    assert adapt_code(blank)[DROP_KEY] == adapt_code(returns_none)[DROP_KEY] == "blank_outputs"
+    # Control: one test expecting an answer keeps the row (and a blank expected line elsewhere is fine).
+    one = {"input_output": json.dumps({"inputs": ["1\n", "2\n"], "outputs": ["", "4\n"]})}
+    assert adapt_code(one)[DROP_KEY] is None
