@@ -77,13 +77,14 @@ def adapt_code(row: dict[str, Any]) -> dict[str, Any]:
         return {"tests": None, DROP_KEY: "unsupported_language"}
     try:
         tests = row_to_tests(row)
+        text = json.dumps(tests)  # an answer with no JSON form (a set literal) cannot reach the sandbox
     except (ValueError, KeyError, TypeError) as e:
         return {"tests": None, DROP_KEY: f"unreadable: {type(e).__name__}"[:40]}
     if not tests.get("tests") and tests.get("mode") != "assert":
         return {"tests": None, DROP_KEY: "no_tests"}
     if answers_nothing(tests):
         return {"tests": None, DROP_KEY: "blank_outputs"}
-    return {"tests": json.dumps(tests), DROP_KEY: None}
+    return {"tests": text, DROP_KEY: None}
 
 
 def answers_nothing(tests: dict[str, Any]) -> bool:

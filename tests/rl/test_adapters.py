@@ -180,3 +180,13 @@ def test_code_rows_whose_every_test_expects_nothing_are_dropped_not_rewarded_for
     # Control: one test expecting an answer keeps the row (and a blank expected line elsewhere is fine).
     one = {"input_output": json.dumps({"inputs": ["1\n", "2\n"], "outputs": ["", "4\n"]})}
     assert adapt_code(one)[DROP_KEY] is None
+
+
+def test_a_code_row_whose_answer_has_no_json_form_is_unreadable_not_a_crash_of_the_whole_load():
+    from rl.adapters import DROP_KEY, adapt_code
+
+    case = {"type": "function_call", "fn_name": "f", "input": "[[1, 2]]", "output": "{1, 2}"}  # a set literal
+    row = {"verification_info": str({"language": "python", "test_cases": [case]})}
+    assert adapt_code(row)[DROP_KEY] == "unreadable: TypeError"
+    listed = {"verification_info": str({"language": "python", "test_cases": [{**case, "output": "[1, 2]"}]})}
+    assert adapt_code(listed)[DROP_KEY] is None  # control: the same row with a list answer is kept
