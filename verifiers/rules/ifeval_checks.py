@@ -5,14 +5,21 @@ semantics of google-research's `instruction_following_eval` (strict mode; `ifeva
 Sentences and capital words are split as the reference splits them (NLTK Punkt and NLTK's word tokenizer,
 `verifiers.rules.text`), and languages are detected with `langdetect` as the reference does, with a fixed
 seed so that the same response always gets the same answer (the reference's unseeded detector can flip on
-short or mixed text). One deliberate difference: keywords are matched literally (regex-escaped), so a
-keyword with `(` cannot crash a reward.
+short or mixed text). Deliberate differences, each closing a way to earn the reward without following the
+instruction (`ifeval.py` also reads every response and argument as a reader sees it, `text.visible_text`):
+keywords are matched literally (regex-escaped), so a keyword with `(` cannot crash a reward; a comma in
+another script or a look-alike (`，`, `、`, `،`, `‚`) is a comma; a title, highlight or placeholder holds a
+word, not only spaces or punctuation; a section holds text and starts its line; the yes/no/maybe answer
+names one option, not all three; a JSON answer is an object or an array, not prose in quotes; each of two
+responses holds a word; a markdown rule (`---`, `* * *`) is not a bullet; a repeated prompt may differ in
+spacing.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -150,7 +157,7 @@ def length_nth_paragraph_first_word(
 
 
 def content_number_placeholders(response: str, *, num_placeholders: int) -> bool:
-    return len(re.findall(r"\[.*?\]", response)) >= num_placeholders
+    return len([p for p in re.findall(r"\[.*?\]", response) if re.search(r"\w", p)]) >= num_placeholders
 
 
 def content_postscript(response: str, *, postscript_marker: str) -> bool:
@@ -167,22 +174,26 @@ def content_postscript(response: str, *, postscript_marker: str) -> bool:
 # detectable_format:*
 
 
+# A markdown thematic break (`---`, `* * *`, `___`): a divider, not a bullet.
+_RULE = re.compile(r"^ *([-*_])(?: *\1){2,} *$")
+
+
 def format_number_bullet_lists(response: str, *, num_bullets: int) -> bool:
     stars = re.findall(r"^\s*\*[^\*].*$", response, flags=re.MULTILINE)
     dashes = re.findall(r"^\s*-.*$", response, flags=re.MULTILINE)
-    return len(stars) + len(dashes) == num_bullets
+    return sum(1 for line in stars + dashes if not _RULE.match(line.strip())) == num_bullets
 
 
 CONSTRAINED_OPTIONS = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
 
 
 def format_constrained_response(response: str, *, options: list[str] | None = None) -> bool:
-    """IFEval's yes/no/maybe options by default. With `options` (RLVR-IFeval's free-text choices) the
+    """IFEval's yes/no/maybe options by default: exactly one of them (all three is no answer). With `options` (RLVR-IFeval's free-text choices) the
     response must name exactly one of them, as a phrase of its own (an option inside a longer one it also
     names does not count twice), so hedging between options or naming none fails."""
     value = response.strip()
     if not options:
-        return any(option in value for option in CONSTRAINED_OPTIONS)
+        return sum(option in value for option in CONSTRAINED_OPTIONS) == 1
     spans: list[tuple[int, int, str]] = []
     for option in sorted({o.strip() for o in options if o.strip()}, key=len, reverse=True):
         for m in re.finditer(rf"(?<!\w){re.escape(option)}(?!\w)", value, flags=re.IGNORECASE):
@@ -191,15 +202,21 @@ def format_constrained_response(response: str, *, options: list[str] | None = No
     return len({name for _, _, name in spans}) == 1
 
 
+_WORDY = re.compile(r"[^\W_]")  # a letter or digit: what a title, highlight or response must hold
+
+
 def format_number_highlighted_sections(response: str, *, num_highlights: int) -> bool:
-    single = [h for h in re.findall(r"\*[^\n\*]*\*", response) if h.strip("*").strip()]
-    double = [h for h in re.findall(r"\*\*[^\n\*]*\*\*", response) if h[2:-2].strip()]
+    single = [h for h in re.findall(r"\*[^\n\*]*\*", response) if _WORDY.search(h)]
+    double = [h for h in re.findall(r"\*\*[^\n\*]*\*\*", response) if _WORDY.search(h)]
     return len(single) + len(double) >= num_highlights
 
 
 def format_multiple_sections(response: str, *, section_spliter: str, num_sections: int) -> bool:
-    pattern = r"\s?" + re.escape(section_spliter.strip()) + r"\s?\d+\s?"
-    return len(re.split(pattern, response)) - 1 >= num_sections
+    """Sections start a line (after markdown marks: `## Section 1`, `**SECTION 1**`) and hold text; a
+    splitter named inside a sentence ("see Section 2") or a heading with nothing under it is no section."""
+    pattern = r"^[\s#*_>]*" + re.escape(section_spliter.strip()) + r"\s?\d+"
+    parts = re.split(pattern, response, flags=re.MULTILINE)[1:]
+    return sum(1 for part in parts if _WORDY.search(part)) >= num_sections
 
 
 def format_json_format(response: str) -> bool:
@@ -208,14 +225,14 @@ def format_json_format(response: str) -> bool:
         value = value.removeprefix(fence)
     value = value.removesuffix("```").strip()
     try:
-        json.loads(value)
+        parsed = json.loads(value)
     except ValueError:
         return False
-    return True
+    return isinstance(parsed, (dict, list))  # a string, number or null is prose or a value, not JSON data
 
 
 def format_title(response: str) -> bool:
-    return any(t.lstrip("<").rstrip(">").strip() for t in re.findall(r"<<[^\n]+>>", response))
+    return any(_WORDY.search(t) for t in re.findall(r"<<[^\n]+>>", response))
 
 
 # combination:*
@@ -231,11 +248,12 @@ def combination_two_responses(response: str) -> bool:
                 return False
         else:
             valid.append(part)
-    return len(valid) == 2 and valid[0].strip() != valid[1].strip()
+    return len(valid) == 2 and valid[0].strip() != valid[1].strip() and all(_WORDY.search(v) for v in valid)
 
 
 def combination_repeat_prompt(response: str, *, prompt_to_repeat: str) -> bool:
-    return response.strip().lower().startswith(prompt_to_repeat.strip().lower())
+    """Word for word, case and spacing aside (a line break where the prompt has a space still repeats it)."""
+    return " ".join(response.lower().split()).startswith(" ".join(prompt_to_repeat.lower().split()))
 
 
 # startend:*
@@ -276,7 +294,13 @@ def case_english_lowercase(response: str) -> bool:
 
 
 def punctuation_no_comma(response: str) -> bool:
-    return "," not in response
+    """No comma of any script (`，` folds to `,` before this; `、`, `،` and the look-alike `‚` are commas)."""
+    return "," not in response and not any(_is_comma(ch) for ch in response if not ch.isascii())
+
+
+@lru_cache(maxsize=1024)
+def _is_comma(ch: str) -> bool:
+    return ch == "\u201a" or (unicodedata.category(ch) == "Po" and "COMMA" in unicodedata.name(ch, ""))
 
 
 CHECKS: dict[str, Callable[..., bool]] = {
