@@ -1,5 +1,7 @@
 """Repetition / looping penalty on real multilingual prose and on the loops QwQ falls into."""
 
+import random
+
 import pytest
 
 from tests.verifiers.multilingual import UDHR_1
@@ -33,3 +35,18 @@ def test_a_word_stuck_at_the_tail_is_a_loop():
 def test_cjk_text_is_tokenised_per_character():
     assert tokens("人人生而自由")[:3] == ["人", "人", "生"]
     assert repetition_reward([UDHR_1["zh"]]) == [0.0]
+
+
+def test_a_loop_disguised_with_invisible_characters_or_look_alike_letters_is_still_a_loop():
+    rng = random.Random(0)
+    loop = "Wait, let me check the answer again carefully now. "
+    invisible = ["\u200b", "\u200c", "\u2060", "\ufeff", "\u00ad"]
+    look_alike = {"a": "\u0430", "e": "\u0435", "o": "\u043e", "c": "\u0441", "p": "\u0440"}
+    hidden = "".join(" ".join(w + rng.choice(invisible) for w in loop.split()) + " " for _ in range(60))
+    spoofed = "".join(
+        "".join(look_alike[ch] if ch in look_alike and rng.random() < 0.5 else ch for ch in loop)
+        for _ in range(60)
+    )
+    assert repetition_reward(["Hmm.</think>" + loop * 60])[0] < -0.9
+    for text in (hidden, spoofed):
+        assert repetition_reward(["Hmm.</think>" + text])[0] < -0.9

@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from verifiers.completion import completion_text
+from verifiers.rules.text import visible_text
 
 NGRAM = 8
 TOLERANCE = 0.1  # share of repeated n-grams natural text may have without penalty
@@ -28,8 +29,9 @@ _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|\w+
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-cased words; one token per CJK character; punctuation marks as tokens."""
-    return _TOKEN.findall(text.lower())
+    """Lower-cased words of the text a reader sees (`visible_text`: a zero-width character or a look-alike
+    letter does not make a repeated block new); one token per CJK character; punctuation marks as tokens."""
+    return _TOKEN.findall(visible_text(text).lower())
 
 
 def repeated_ngram_share(toks: list[str], n: int = NGRAM) -> float:
