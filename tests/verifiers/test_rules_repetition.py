@@ -37,7 +37,7 @@ def test_cjk_text_is_tokenised_per_character():
     assert repetition_reward([UDHR_1["zh"]]) == [0.0]
 
 
-def test_a_loop_disguised_with_invisible_characters_or_look_alike_letters_is_still_a_loop():
+def test_a_loop_disguised_by_invisible_characters_look_alikes_punctuation_or_markdown_is_still_a_loop():
     rng = random.Random(0)
     loop = "Wait, let me check the answer again carefully now. "
     invisible = ["\u200b", "\u200c", "\u2060", "\ufeff", "\u00ad"]
@@ -47,6 +47,9 @@ def test_a_loop_disguised_with_invisible_characters_or_look_alike_letters_is_sti
         "".join(look_alike[ch] if ch in look_alike and rng.random() < 0.5 else ch for ch in loop)
         for _ in range(60)
     )
+    marks = ["", ",", ";", ":", "!", "...", " -"]
+    punctuated = " ".join(w.strip(",.") + rng.choice(marks) for w in loop.split() * 60)
+    bolded = " ".join(f"**{w}**" if rng.random() < 0.3 else w for w in loop.split() * 60)
     assert repetition_reward(["Hmm.</think>" + loop * 60])[0] < -0.9
-    for text in (hidden, spoofed):
+    for text in (hidden, spoofed, punctuated, bolded):
         assert repetition_reward(["Hmm.</think>" + text])[0] < -0.9

@@ -9,6 +9,9 @@ spaces), and two signs of looping are measured, both in [0, 1]:
 - the share of the text covered by its tail loop: the same block of tokens repeated back to back at the end
   (a model that never stops).
 
+Both are measured on all tokens and on the words alone, and read the text a reader sees, so a loop does not
+escape by varying its punctuation, markdown, invisible characters or look-alike letters from copy to copy.
+
 The penalty is minus the larger of the two, beyond a small tolerance for legitimate repetition (a refrain,
 a repeated formula), scaled back to [-1, 0].
 """
@@ -25,6 +28,7 @@ NGRAM = 8
 TOLERANCE = 0.1  # share of repeated n-grams natural text may have without penalty
 MAX_PERIOD = 200  # longest loop body (tokens) looked for at the tail
 
+_MARK = re.compile(r"[^\w\s]")
 _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|\w+|[^\w\s]")
 
 
@@ -61,7 +65,10 @@ def tail_loop_share(toks: list[str], min_repeats: int = 3) -> float:
 def repetition_score(text: str, n: int = NGRAM) -> float:
     """How repetitive `text` is, in [0, 1] (0: no looping)."""
     toks = tokens(text)
-    return max(repeated_ngram_share(toks, n), tail_loop_share(toks))
+    # Also measured on the words alone: punctuation or markdown sprinkled differently into each copy of a
+    # loop ("wait, let" / "wait; let" / "**wait** let") must not make the copies new.
+    words = [t for t in toks if not _MARK.fullmatch(t)]
+    return max(max(repeated_ngram_share(v, n), tail_loop_share(v)) for v in (toks, words))
 
 
 def repetition_reward(
