@@ -90,6 +90,11 @@ ATTACKS = {
             "named inside a sentence": "See Section 1, Section 2 and Section 3 of the law for details.",
         },
     ),
+    "detectable_format:number_bullet_lists": (
+        {"num_bullets": 3},
+        "Points:\n* first\n- second\n  * third",
+        {"empty items": "Points:\n* first\n-\n* ."},
+    ),
     "detectable_format:constrained_response": (
         {},
         "After thinking it over: My answer is no.",
@@ -106,6 +111,7 @@ ATTACKS = {
         {
             "twice the same behind a zero-width space": f"Answer one.\n******\nAnswer one.{ZW}",
             "punctuation only": "Answer one.\n******\n.",
+            "twice the same in other case": "Answer one.\n******\nANSWER ONE!",
         },
     ),
     "language:response_language": (

@@ -8,11 +8,11 @@ seed so that the same response always gets the same answer (the reference's unse
 short or mixed text). Deliberate differences, each closing a way to earn the reward without following the
 instruction (`ifeval.py` also reads every response and argument as a reader sees it, `text.visible_text`):
 keywords are matched literally (regex-escaped), so a keyword with `(` cannot crash a reward; a comma in
-another script or a look-alike (`，`, `、`, `،`, `‚`) is a comma; a title, highlight or placeholder holds a
-word, not only spaces or punctuation; a section holds text and starts its line; the yes/no/maybe answer
-names one option, not all three; a JSON answer is an object or an array, not prose in quotes; each of two
-responses holds a word; a markdown rule (`---`, `* * *`) is not a bullet; a repeated prompt may differ in
-spacing.
+another script or a look-alike (`，`, `、`, `،`, `‚`) is a comma; a title, highlight, placeholder or bullet
+holds a word, not only spaces or punctuation, and a markdown rule (`---`, `* * *`) is no bullet; a section
+holds text and starts its line; the yes/no/maybe answer names one option, not all three; a JSON answer is
+an object or an array, not prose in quotes; each of two responses holds words, not the other's words
+again; a repeated prompt may differ in spacing.
 """
 
 from __future__ import annotations
@@ -181,7 +181,8 @@ _RULE = re.compile(r"^ *([-*_])(?: *\1){2,} *$")
 def format_number_bullet_lists(response: str, *, num_bullets: int) -> bool:
     stars = re.findall(r"^\s*\*[^\*].*$", response, flags=re.MULTILINE)
     dashes = re.findall(r"^\s*-.*$", response, flags=re.MULTILINE)
-    return sum(1 for line in stars + dashes if not _RULE.match(line.strip())) == num_bullets
+    items = [line for line in stars + dashes if _WORDY.search(line) and not _RULE.match(line.strip())]
+    return len(items) == num_bullets
 
 
 CONSTRAINED_OPTIONS = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
@@ -202,7 +203,8 @@ def format_constrained_response(response: str, *, options: list[str] | None = No
     return len({name for _, _, name in spans}) == 1
 
 
-_WORDY = re.compile(r"[^\W_]")  # a letter or digit: what a title, highlight or response must hold
+_WORDY = re.compile(r"[^\W_]")  # a letter or digit: what a title, highlight, bullet or response must hold
+_WORDS = re.compile(r"[^\W_]+")
 
 
 def format_number_highlighted_sections(response: str, *, num_highlights: int) -> bool:
@@ -239,7 +241,8 @@ def format_title(response: str) -> bool:
 
 
 def combination_two_responses(response: str) -> bool:
-    """Exactly two different non-empty responses separated by `******`."""
+    """Exactly two responses separated by `******`, each with words, and with different words: the same
+    answer twice in other case or punctuation ("Answer one." / "ANSWER ONE!") is one response."""
     valid = []
     parts = response.split("******")
     for i, part in enumerate(parts):
@@ -248,7 +251,10 @@ def combination_two_responses(response: str) -> bool:
                 return False
         else:
             valid.append(part)
-    return len(valid) == 2 and valid[0].strip() != valid[1].strip() and all(_WORDY.search(v) for v in valid)
+    if len(valid) != 2:
+        return False
+    first, second = ([w.lower() for w in _WORDS.findall(v)] for v in valid)
+    return bool(first) and bool(second) and first != second
 
 
 def combination_repeat_prompt(response: str, *, prompt_to_repeat: str) -> bool:
