@@ -56,6 +56,7 @@ ATTACKS = {
         {
             "one-dot leader": "It rained\u2024 We stayed in\u2024 We read\u2024 We slept\u2024",
             "fullwidth full stop": "It rained\uff0e We stayed in\uff0e We read\uff0e We slept\uff0e",
+            "ideographic full stop": "It rained\u3002 We stayed in\u3002 We read\u3002 We slept\u3002",
         },
     ),
     "length_constraints:number_paragraphs": (
@@ -153,6 +154,16 @@ HONEST = {
         "combination:repeat_prompt",
         {"prompt_to_repeat": "Write a poem. Make it short."},
         "Write a poem.\nMake it short.\n\nWater runs.",
+    ),
+    "Chinese sentences, each ending with its full stop": (
+        "length_constraints:number_sentences",
+        {"num_sentences": 3, "relation": "at least"},
+        "河流静静地流过山谷。农民们看着河水。春天来了！",
+    ),
+    "a list item naming its section": (
+        "detectable_format:multiple_sections",
+        {"section_spliter": "Section", "num_sections": 2},
+        "- Section 1: the intro.\n- Section 2: the body.",
     ),
     "a markdown rule under the bullets": (
         "detectable_format:number_bullet_lists",

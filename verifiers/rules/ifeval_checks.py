@@ -216,7 +216,7 @@ def format_number_highlighted_sections(response: str, *, num_highlights: int) ->
 def format_multiple_sections(response: str, *, section_spliter: str, num_sections: int) -> bool:
     """Sections start a line (after markdown marks: `## Section 1`, `**SECTION 1**`) and hold text; a
     splitter named inside a sentence ("see Section 2") or a heading with nothing under it is no section."""
-    pattern = r"^[\s#*_>]*" + re.escape(section_spliter.strip()) + r"\s?\d+"
+    pattern = r"^[\s#*_>-]*" + re.escape(section_spliter.strip()) + r"\s?\d+"
     parts = re.split(pattern, response, flags=re.MULTILINE)[1:]
     return sum(1 for part in parts if _WORDY.search(part)) >= num_sections
 

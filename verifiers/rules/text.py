@@ -42,7 +42,7 @@ def visible_text(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _unspoofed(word: str) -> str:
-    """A word mixing Latin letters with look-alikes from another script, spelled in Latin letters."""
+    """A word mixing Latin letters with Cyrillic or Greek look-alikes, spelled in Latin letters."""
     if word.isascii() or not any("a" <= ch.lower() <= "z" for ch in word):
         return word
     from confusable_homoglyphs import confusables
@@ -51,9 +51,13 @@ def _unspoofed(word: str) -> str:
         return word
     latin = {}
     for found in confusables.is_confusable(word, greedy=True, preferred_aliases=["latin"]) or []:
-        glyphs = [g["c"] for g in found["homoglyphs"] if len(g["c"]) == 1 and g["c"].isascii()]
-        if glyphs:
-            latin[found["character"]] = glyphs[0]
+        if found["alias"] not in ("CYRILLIC", "GREEK"):
+            continue
+        letters = [
+            g["c"] for g in found["homoglyphs"] if len(g["c"]) == 1 and g["c"].isascii() and g["c"].isalpha()
+        ]
+        if letters:
+            latin[found["character"]] = letters[0]
     return "".join(latin.get(ch, ch) for ch in word)
 
 
@@ -80,9 +84,18 @@ def _word_tokenizer() -> Any:
     return NLTKWordTokenizer()
 
 
+# Full stops of other scripts (ideographic, Devanagari danda, Urdu, Ethiopic): Punkt knows only `.`, `!` and
+# `?`, so "It rained。 We stayed in。" would be one sentence. A CJK sentence has no space after its mark.
+_STOPS = str.maketrans(
+    {"\u3002": ". ", "\u0964": ". ", "\u0965": ". ", "\u06d4": ". ", "\u1362": ". ", "\u061f": "? "}
+)
+_CJK_AFTER_MARK = re.compile(r"([.!?])(?=[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af])")
+
+
 def split_sentences(text: str) -> list[str]:
-    """Sentences as `nltk.sent_tokenize(text)` splits them (Punkt, English)."""
-    return _sentence_tokenizer().tokenize(text)
+    """Sentences as `nltk.sent_tokenize(text)` splits them (Punkt, English), with the full stops of other
+    scripts (`。`, `।`, `؟`) read as full stops (the reference reads "It rained。 We left。" as one sentence)."""
+    return _sentence_tokenizer().tokenize(_CJK_AFTER_MARK.sub(r"\1 ", text.translate(_STOPS)))
 
 
 def count_sentences(text: str) -> int:
