@@ -129,6 +129,11 @@ HONEST = {
         {"num_paragraphs": 2, "nth_paragraph": 2, "first_word": "however"},
         "It was late.\r\n\r\nHowever, we went on.",
     ),
+    "the first word in bold, after a line of spaces": (
+        "length_constraints:nth_paragraph_first_word",
+        {"num_paragraphs": 3, "nth_paragraph": 3, "first_word": "however"},
+        "It was late.\n  \nWe were tired.\n\n\n\n**However**, we went on.\n",
+    ),
     "curly apostrophe in the end phrase": (
         "startend:end_checker",
         {"end_phrase": "That's all I have to say."},

@@ -136,21 +136,18 @@ def length_number_words(response: str, *, num_words: int, relation: str) -> bool
 def length_nth_paragraph_first_word(
     response: str, *, num_paragraphs: int, nth_paragraph: int, first_word: str
 ) -> bool:
-    """Paragraphs separated by blank lines (`\\n\\n`); paragraph n starts with `first_word` (case-insensitive)."""
-    paragraphs = re.split(r"\n\n", response)
-    count = sum(1 for p in paragraphs if p.strip())
-    if nth_paragraph > count:
+    """Paragraphs separated by blank lines; paragraph n starts with `first_word` (case-insensitive).
+
+    A line of spaces is a blank line and several blank lines are one break (the reference counts "a\\n \\nb"
+    as one paragraph and finds no second paragraph in "a\\n\\n\\n\\nb"), and the word may wear markdown or
+    quotes (`**However**,`, `## However`, `"However`)."""
+    paragraphs = [p.strip() for p in re.split(r"\n[ \t]*\n", response) if p.strip()]
+    if not 0 < nth_paragraph <= len(paragraphs):
         return False
-    paragraph = paragraphs[nth_paragraph - 1].strip()
-    if not paragraph:
-        return False
-    word = paragraph.split()[0].strip().lstrip("'").lstrip('"')
-    first = ""
-    for ch in word:
-        if ch in {".", ",", "?", "!", "'", '"'}:
-            break
-        first += ch.lower()
-    return count == num_paragraphs and first == first_word.lower()
+    word = re.match(r"[^\W_]*(?:-[^\W_]+)*", paragraphs[nth_paragraph - 1].lstrip("#*_>`\"' \t"))
+    return (
+        len(paragraphs) == num_paragraphs and word is not None and word.group().lower() == first_word.lower()
+    )
 
 
 # detectable_content:*
