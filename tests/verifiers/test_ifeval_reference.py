@@ -177,8 +177,8 @@ def test_a_non_letter_in_letter_frequency_is_counted_as_asked_not_drawn_at_rando
     assert not check_instruction("keywords:letter_frequency", "#a #b #c d", kwargs)
 
 
-# The instructions whose check is stricter (or, for bullets and repeated prompts, more forgiving of honest
-# markdown and spacing) than the reference on purpose (docs/rewards.md): their disagreements are printed.
+# The instructions whose check is stricter (or, for bullets, paragraphs and repeated prompts, more forgiving
+# of honest markdown and spacing) than the reference on purpose (docs/rewards.md): their disagreements are printed.
 DELIBERATE = frozenset(
     {
         "punctuation:no_comma",
@@ -191,6 +191,7 @@ DELIBERATE = frozenset(
         "detectable_format:json_format",
         "combination:two_responses",
         "combination:repeat_prompt",
+        "length_constraints:nth_paragraph_first_word",
     }
 )
 
