@@ -37,6 +37,11 @@ ATTACKS = {
         "The water was cold.",
         {"word joiner": f"water wa{WJ}ter", "cyrillic a": "water w\u0430ter"},
     ),
+    "keywords:frequency:whole_words": (
+        {"keyword": "river", "frequency": 1, "relation": "exactly", "whole_words": True},
+        "The river runs past the rivers.",
+        {"two more joined by an underscore": "The river runs by the river_river."},
+    ),
     "keywords:letter_frequency": (
         {"letter": "f", "let_frequency": 2, "let_relation": "less than"},
         "A dog sits.",
@@ -184,6 +189,7 @@ HONEST = {
 @pytest.mark.parametrize("strict", [True, False])
 def test_attack_that_only_looks_like_following_fails_and_the_honest_answer_passes(iid, attack, strict):
     kwargs, honest, attacks = ATTACKS[iid]
+    iid = iid.removesuffix(":whole_words")
     assert check_ifeval("", honest, [iid], [kwargs], strict=strict) == [True]
     assert check_ifeval("", attacks[attack], [iid], [kwargs], strict=strict) == [False]
 

@@ -64,8 +64,9 @@ def keywords_frequency(
     response: str, *, keyword: str, frequency: int, relation: str, whole_words: bool = False
 ) -> bool:
     """IFEval counts occurrences anywhere; `whole_words` (RLVR-IFeval, as open-instruct) counts only the
-    keyword as a word of its own, so "river" is not found in "rivers"."""
-    pattern = rf"(?<!\w){_kw(keyword)}(?!\w)" if whole_words else _kw(keyword)
+    keyword as a word of its own, so "river" is not found in "rivers" (an underscore separates words, as in
+    `length_constraints:number_words`: "river_river" is the word twice)."""
+    pattern = rf"(?<![^\W_]){_kw(keyword)}(?![^\W_])" if whole_words else _kw(keyword)
     return _compare(len(re.findall(pattern, response, flags=re.IGNORECASE)), relation, frequency)
 
 
