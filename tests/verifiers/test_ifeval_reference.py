@@ -192,6 +192,7 @@ DELIBERATE = frozenset(
         "combination:two_responses",
         "combination:repeat_prompt",
         "length_constraints:nth_paragraph_first_word",
+        "keywords:forbidden_words",
     }
 )
 

@@ -27,6 +27,7 @@ ATTACKS = {
         {
             "zero-width space": EN.replace("river", f"ri{ZW}ver"),
             "soft hyphen": EN.replace("river", "ri\u00adver"),
+            "underscore-joined": EN.replace("river", "river_"),
             "fullwidth": EN.replace("river", "\uff52\uff49\uff56\uff45\uff52"),
             "cyrillic e": EN.replace("river", "riv\u0435r"),
             "mathematical bold": EN.replace("river", "\U0001d42b\U0001d422\U0001d42f\U0001d41e\U0001d42b"),

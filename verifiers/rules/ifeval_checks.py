@@ -71,7 +71,10 @@ def keywords_frequency(
 
 
 def keywords_forbidden_words(response: str, *, forbidden_words: list[str]) -> bool:
-    return not any(re.search(r"\b" + _kw(w) + r"\b", response, flags=re.IGNORECASE) for w in forbidden_words)
+    """A forbidden word as a word of its own; an underscore does not hide it ("the river_valley" uses it)."""
+    return not any(
+        re.search(rf"(?<![^\W_]){_kw(w)}(?![^\W_])", response, flags=re.IGNORECASE) for w in forbidden_words
+    )
 
 
 def keywords_letter_frequency(response: str, *, letter: str, let_frequency: int, let_relation: str) -> bool:
