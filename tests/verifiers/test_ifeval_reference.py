@@ -193,6 +193,7 @@ DELIBERATE = frozenset(
         "combination:repeat_prompt",
         "length_constraints:nth_paragraph_first_word",
         "keywords:forbidden_words",
+        "length_constraints:number_paragraphs",
     }
 )
 

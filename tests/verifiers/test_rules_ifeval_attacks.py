@@ -68,7 +68,10 @@ ATTACKS = {
     "length_constraints:number_paragraphs": (
         {"num_paragraphs": 3},
         "First.\n***\nSecond.\n***\nThird.",
-        {"invisible paragraph": f"First.\n***\n{ZW}\n***\nThird."},
+        {
+            "invisible paragraph": f"First.\n***\n{ZW}\n***\nThird.",
+            "bold italic inside one line": "One paragraph with ***bold italic*** words in it.",
+        },
     ),
     "detectable_format:title": (
         {},
@@ -139,6 +142,11 @@ HONEST = {
         "length_constraints:nth_paragraph_first_word",
         {"num_paragraphs": 3, "nth_paragraph": 3, "first_word": "however"},
         "It was late.\n  \nWe were tired.\n\n\n\n**However**, we went on.\n",
+    ),
+    "bold italic inside a paragraph": (
+        "length_constraints:number_paragraphs",
+        {"num_paragraphs": 3},
+        "First.\n\n***\n\nSecond, with ***emphasis***.\n***\nThird.\n",
     ),
     "curly apostrophe in the end phrase": (
         "startend:end_checker",

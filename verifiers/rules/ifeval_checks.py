@@ -121,8 +121,9 @@ def length_number_sentences(response: str, *, num_sentences: int, relation: str)
 
 
 def length_number_paragraphs(response: str, *, num_paragraphs: int) -> bool:
-    """Paragraphs separated by the markdown divider `***`; an empty paragraph inside fails."""
-    paragraphs = re.split(r"\s?\*\*\*\s?", response)
+    """Paragraphs separated by the markdown divider `***` on a line of its own (inside a line, `***bold
+    italic***` is emphasis, not two dividers); an empty paragraph inside fails."""
+    paragraphs = re.split(r"^[ \t]*\*\*\*[ \t]*$", response, flags=re.MULTILINE)
     count = len(paragraphs)
     for i, p in enumerate(paragraphs):
         if not p.strip():
