@@ -1,5 +1,6 @@
 """Repetition / looping penalty on real multilingual prose and on the loops QwQ falls into."""
 
+import json
 import random
 
 import pytest
@@ -53,3 +54,14 @@ def test_a_loop_disguised_by_invisible_characters_look_alikes_punctuation_or_mar
     assert repetition_reward(["Hmm.</think>" + loop * 60])[0] < -0.9
     for text in (hidden, spoofed, punctuated, bolded):
         assert repetition_reward(["Hmm.</think>" + text])[0] < -0.9
+
+
+def test_structured_output_whose_values_differ_is_not_a_loop():
+    records = json.dumps([{"id": i, "name": f"user{i}", "active": True} for i in range(30)], indent=2)
+    items = "\n".join(f'<li class="item"><a href="/p/{i}">Page {i}</a></li>' for i in range(30))
+    for answer in (records, items):
+        assert repetition_reward(["Let me write it.</think>" + answer]) == [0.0]
+
+
+def test_a_run_of_punctuation_at_the_end_is_a_loop():
+    assert repetition_reward(["Let me see.</think>The answer is 4" + "!" * 400])[0] < -0.9

@@ -4,13 +4,15 @@ length limit.
 Text is tokenised into words (and single characters for CJK scripts, which do not separate words with
 spaces), and two signs of looping are measured, both in [0, 1]:
 
-- the share of n-grams (default n=8, long enough that natural prose almost never repeats one) that
-  repeat an earlier n-gram;
+- the share of word n-grams (default n=8, long enough that natural prose almost never repeats one) that
+  repeat an earlier n-gram. Words only: punctuation or markdown sprinkled differently into each copy of a
+  loop ("wait, let" / "wait; let" / "**wait** let") does not make the copies new, and the punctuation of
+  honest structured output (JSON records, HTML lists, tables, whose words differ) is not a loop;
 - the share of the text covered by its tail loop: the same block of tokens repeated back to back at the end
-  (a model that never stops).
+  (a model that never stops), on all tokens (a run of `!!!!` is a loop) and on the words alone.
 
-Both are measured on all tokens and on the words alone, and read the text a reader sees, so a loop does not
-escape by varying its punctuation, markdown, invisible characters or look-alike letters from copy to copy.
+Both read the text a reader sees, so invisible characters or look-alike letters varied from copy to copy
+do not hide a loop either.
 
 The penalty is minus the larger of the two, beyond a small tolerance for legitimate repetition (a refrain,
 a repeated formula), scaled back to [-1, 0].
@@ -65,10 +67,8 @@ def tail_loop_share(toks: list[str], min_repeats: int = 3) -> float:
 def repetition_score(text: str, n: int = NGRAM) -> float:
     """How repetitive `text` is, in [0, 1] (0: no looping)."""
     toks = tokens(text)
-    # Also measured on the words alone: punctuation or markdown sprinkled differently into each copy of a
-    # loop ("wait, let" / "wait; let" / "**wait** let") must not make the copies new.
     words = [t for t in toks if not _MARK.fullmatch(t)]
-    return max(max(repeated_ngram_share(v, n), tail_loop_share(v)) for v in (toks, words))
+    return max(repeated_ngram_share(words, n), tail_loop_share(toks), tail_loop_share(words))
 
 
 def repetition_reward(
