@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 TRAINERS = ("grpo", "sft")
 WANDB_MODES = ("auto", "offline", "online", "disabled")
+ORDERS = ("shuffle", "by_prompt")  # data.order: see DataSection
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 
 
@@ -76,6 +77,10 @@ class DataSection:
     # pass_rates made with another model than the stage starts from is an error (rl.pass_rates); true: a
     # warning, for filtering with a fixed reference model on purpose
     pass_rates_any_model: bool = False
+    # shuffle: the trainer shuffles the rows with training.seed. by_prompt: rows sorted by a hash of
+    # training.seed and the prompt, unshuffled: a row's place depends on it alone, so two runs from one
+    # seed read the prompts they share in the same order whatever a filter removed (paired ablations)
+    order: str = "shuffle"
 
 
 @dataclass
@@ -205,6 +210,13 @@ class Recipe:
         import trl
 
         return trl.GRPOConfig if self.trainer == "grpo" else trl.SFTConfig
+
+    @property
+    def training_seed(self) -> int:
+        """The seed the trainer will use: training.seed, else TRL's default."""
+        if "seed" in self.training:
+            return int(self.training["seed"])
+        return next(f.default for f in dataclasses.fields(self.trl_config_class()) if f.name == "seed")
 
     def trl_config(self, **extra: Any) -> GRPOConfig | SFTConfig:
         """TRL's GRPOConfig / SFTConfig for this stage: `training` + output dir + reward weights."""
@@ -512,6 +524,18 @@ def _check(recipe: Recipe) -> None:
             f"wandb.mode {recipe.wandb.mode!r} is not one of {', '.join(WANDB_MODES)}",
             key="wandb.mode",
             suggestion=closest(recipe.wandb.mode, WANDB_MODES),
+        )
+    if recipe.data.order not in ORDERS:
+        raise RecipeError(
+            f"data.order {recipe.data.order!r} is not one of {', '.join(ORDERS)}",
+            key="data.order",
+            suggestion=closest(recipe.data.order, ORDERS),
+        )
+    if recipe.data.order == "by_prompt" and recipe.training.get("shuffle_dataset"):
+        raise RecipeError(
+            "training.shuffle_dataset: true would shuffle the rows data.order: by_prompt puts in a fixed "
+            "order: remove one of them",
+            key="training.shuffle_dataset",
         )
     if recipe.model.dtype not in DTYPES:
         raise RecipeError(
