@@ -184,6 +184,21 @@ HONEST = {
         {"section_spliter": "Section", "num_sections": 2},
         "- Section 1: the intro.\n- Section 2: the body.",
     ),
+    "dividers at the ends of lines": (
+        "length_constraints:number_paragraphs",
+        {"num_paragraphs": 3},
+        "A cat sat on a mat,\nand dreamed of a hat. ***\n\nThe hat was red. ***\n\nThe end.",
+    ),
+    "a divider between two sentences of one line": (
+        "length_constraints:number_paragraphs",
+        {"num_paragraphs": 2},
+        "The first part says one thing. *** The second part says another.",
+    ),
+    "the whole answer in quotes, sections in capitals": (
+        "detectable_format:multiple_sections",
+        {"section_spliter": "PART", "num_sections": 2},
+        '"PART 1: the intro comes first.\n\nPART 2: the body follows."',
+    ),
     "a markdown rule under the bullets": (
         "detectable_format:number_bullet_lists",
         {"num_bullets": 2},

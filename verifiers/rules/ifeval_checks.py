@@ -121,9 +121,9 @@ def length_number_sentences(response: str, *, num_sentences: int, relation: str)
 
 
 def length_number_paragraphs(response: str, *, num_paragraphs: int) -> bool:
-    """Paragraphs separated by the markdown divider `***` on a line of its own (inside a line, `***bold
-    italic***` is emphasis, not two dividers); an empty paragraph inside fails."""
-    paragraphs = re.split(r"^[ \t]*\*\*\*[ \t]*$", response, flags=re.MULTILINE)
+    """Paragraphs separated by the divider `***` standing apart from words (at a line's end, between
+    sentences; but `***bold italic***` is emphasis, not two dividers); an empty paragraph inside fails."""
+    paragraphs = re.split(r"(?<!\S)\*\*\*(?!\S)", response)
     count = len(paragraphs)
     for i, p in enumerate(paragraphs):
         if not p.strip():
@@ -216,9 +216,9 @@ def format_number_highlighted_sections(response: str, *, num_highlights: int) ->
 
 
 def format_multiple_sections(response: str, *, section_spliter: str, num_sections: int) -> bool:
-    """Sections start a line (after markdown marks: `## Section 1`, `**SECTION 1**`) and hold text; a
+    """Sections start a line (after markdown marks or a quote: `## Section 1`, `**SECTION 1**`) and hold text; a
     splitter named inside a sentence ("see Section 2") or a heading with nothing under it is no section."""
-    pattern = r"^[\s#*_>-]*" + re.escape(section_spliter.strip()) + r"\s?\d+"
+    pattern = r"^[\s#*_>\"'(\[-]*" + re.escape(section_spliter.strip()) + r"\s?\d+"
     parts = re.split(pattern, response, flags=re.MULTILINE)[1:]
     return sum(1 for part in parts if _WORDY.search(part)) >= num_sections
 
