@@ -35,6 +35,11 @@ def visible_text(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = BLANK_FILLERS.sub(" ", INVISIBLE.sub("", text))
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    return latin_words(text)
+
+
+def latin_words(text: str) -> str:
+    """`text` with each word that mixes Latin letters and Cyrillic or Greek look-alikes spelled in Latin."""
     if text.isascii():
         return text
     return _WORD.sub(lambda m: _unspoofed(m.group()), text)
