@@ -29,7 +29,7 @@ from sandbox.languages import DEBIAN_PACKAGES
 
 log = logging.getLogger("sandbox")
 
-IMAGE = "open-qwq/sandbox:latest"
+REPOSITORY = "open-qwq/sandbox"
 DEFAULT_BASE = "python:3.11-slim"
 LOCAL_BASE = "open-qwq/sandbox-base:bookworm-toolchains"  # python3 and the judged languages' toolchains
 LABEL = "open-qwq.sandbox"
@@ -184,34 +184,45 @@ def source_hash() -> str:
     return h.hexdigest()[:16]
 
 
+def image_name() -> str:
+    """This code's image, tagged with its source digest: checkouts sharing an engine do not swap images."""
+    return f"{REPOSITORY}:{source_hash()}"
+
+
 def build_image(base: str | None = None, rebuild: bool = False, client=None) -> str:
-    """Build IMAGE from sandbox/Dockerfile unless an image of the current code exists; returns its name."""
+    """Build this code's image from sandbox/Dockerfile unless it exists; returns its name.
+
+    `latest` also names the newest build, for people; `up` runs the digest tag, which another checkout's
+    build cannot move between the build and the start of the containers.
+    """
     import docker
 
     client = client or _docker()
     digest = source_hash()
+    name = image_name()
     try:
-        current = client.images.get(IMAGE).labels.get(f"{LABEL}.source") == digest
+        current = client.images.get(name).labels.get(f"{LABEL}.source") == digest
     except docker.errors.ImageNotFound:
         current = False
     if current and not rebuild:
-        return IMAGE
+        return name
     base = resolve_base(client, base)
     with tempfile.TemporaryDirectory() as ctx:
         _stage_context(Path(ctx))
-        log.info("building %s from %s", IMAGE, base)
-        client.images.build(
+        log.info("building %s from %s", name, base)
+        image, _ = client.images.build(
             path=ctx,
-            tag=IMAGE,
+            tag=name,
             buildargs={"BASE": base},
             rm=True,
             labels={f"{LABEL}.source": digest},
             # The toolchains layer runs apt once (then it is cached); the containers get no network.
             network_mode="host",
         )
-    # The previous build of our image is now untagged; drop it unless a container still uses it.
+    image.tag(REPOSITORY, "latest")
+    # A rebuild of the same code leaves the previous one untagged; drop it unless a container still uses it.
     client.images.prune(filters={"dangling": True, "label": f"{LABEL}.source"})
-    return IMAGE
+    return name
 
 
 def up(

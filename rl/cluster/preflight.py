@@ -20,7 +20,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_IMAGE = "open-qwq/sandbox:latest"  # sandbox.container.IMAGE
+from sandbox.container import image_name
+
 GIB = 1024**3
 HEALTH_PATH = "/health"  # every service waited for (vLLM, sandbox, reward model) answers it
 
@@ -222,7 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--gpus", type=int, help="GPUs this node should see (default: any)")
     parser.add_argument(
-        "--image", default=os.environ.get("SANDBOX_IMAGE", DEFAULT_IMAGE), help="sandbox image"
+        "--image",
+        default=os.environ.get("SANDBOX_IMAGE") or image_name(),
+        help="sandbox image (default: the one this checkout's `python -m sandbox up` builds)",
     )
     parser.add_argument("--run-dir", default="runs", help="where checkpoints go (default runs/)")
     parser.add_argument(

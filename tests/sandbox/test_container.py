@@ -40,6 +40,27 @@ def test_up_starts_read_only_pids_limited_replicas_without_network(docker_engine
         assert host["ReadonlyRootfs"] and host["PidsLimit"] > 0 and host["NetworkMode"] == "none"
 
 
+def test_another_checkouts_build_does_not_change_which_image_this_code_runs(
+    docker_engine, replicas, replica_socket
+):
+    """Two checkouts on one engine: the other's build moves `latest`, never the image this code's `up` runs."""
+    name = container.build_image(client=docker_engine)
+    ours = docker_engine.images.get(name)
+    assert (
+        name.endswith(container.source_hash())
+        and name in docker_engine.images.get(f"{container.REPOSITORY}:latest").tags
+    )
+    docker_engine.images.get(container.resolve_base(docker_engine, None)).tag(container.REPOSITORY, "latest")
+    try:
+        again = container.build_image(client=docker_engine)
+        assert again == name and docker_engine.images.get(again).id == ours.id
+        assert docker_engine.images.get(again).labels[f"{container.LABEL}.source"] == container.source_hash()
+        running = {c.image.id for c in _at(docker_engine, f"socket:{replica_socket.resolve()}")}
+        assert running == {ours.id}
+    finally:
+        ours.tag(container.REPOSITORY, "latest")
+
+
 def test_humaneval_canonical_solutions_pass_in_containers_spread_over_replicas(replicas):
     problems = list(read_problems().values())
     bodies = [

@@ -29,6 +29,7 @@ QUESTION = {
     "en": "Please explain in a few sentences why the sky looks blue during the day.",
     "fr": "Pouvez-vous expliquer en quelques phrases pourquoi le ciel est bleu pendant la journée ?",
     "de": "Kannst du in ein paar Sätzen erklären, warum der Himmel tagsüber blau aussieht?",
+    "es": "¿Puedes explicar en pocas frases por qué el cielo se ve azul durante el día?",
     "zh": "请用几句话解释一下为什么白天的天空看起来是蓝色的。",
     "ru": "Объясни, пожалуйста, в нескольких предложениях, почему небо днём голубое.",
 }

@@ -81,3 +81,40 @@ def test_an_answer_of_short_sentences_in_another_language_is_seen():
     assert got == [1.0, 1.0, 1.0]
     # ...and one short sentence in another language, alone, is still seen.
     assert language_consistency_reward(["</think>Die Summe ist neun."], prompts=[QUESTION["en"]]) == [0.0]
+
+
+def test_a_sentence_fasttext_is_unsure_of_is_read_with_the_others():
+    """Honest answers lost reward to one sentence read alone at low probability in the wrong language
+    ("Ensuite on simplifie la fraction." as English at 0.30, "Sustituimos x por su valor." as Portuguese
+    at 0.46); and the same misreads counted for an answer in the wrong language. A whole sentence read
+    under `POOLED_MIN_PROBABILITY` now joins the pool of short sentences."""
+    honest = [
+        "</think>On additionne les deux nombres. Ensuite on simplifie la fraction. Le résultat est donc égal à douze.",
+        "</think>Sumamos los dos números. Sustituimos x por su valor. El resultado es igual a doce.",
+    ]
+    assert detect("Ensuite on simplifie la fraction.")[0] != "fr"
+    assert language_consistency_reward(honest, prompts=[QUESTION["fr"], QUESTION["es"]]) == [1.0, 1.0]
+    # Attack: French to an English prompt, with sentences fastText reads as French only unsurely (0.38)
+    # or as English (0.30); each used to count as read, so the answer scored 0.34.
+    french = "</think>On obtient ainsi la solution. Cette valeur satisfait la condition. Ensuite on simplifie la fraction."
+    assert language_consistency_reward([french], prompts=[QUESTION["en"]]) == [0.0]
+    # Control: a sentence read with confidence in another language still counts alone.
+    mixed = (
+        "</think>We add the two numbers. Then we simplify the fraction. Cette valeur satisfait la condition."
+    )
+    (share,) = language_consistency_reward([mixed], prompts=[QUESTION["en"]])
+    assert 0.4 < share < 0.8
+
+
+def test_english_in_cyrillic_look_alikes_is_read_as_english():
+    """Attack: Cyrillic а, е, о inside English words cut every word into runs of two scripts, each too short
+    to identify, so the answer had no identifiable prose and passed any prompt's language (1.0)."""
+    english = "</think>We add the two numbers together. Then we simplify the fraction. So the answer is five."
+    spoofed = english.replace("a", "\u0430").replace("e", "\u0435").replace("o", "\u043e")
+    assert language_consistency_reward([english, spoofed], prompts=[QUESTION["fr"]] * 2) == [0.0, 0.0]
+    # Controls: Russian stays Russian, and a Latin name inside a Russian sentence is still skipped.
+    russian = "</think>Складываем два числа. Затем сокращаем дробь. Ответ равен пяти, как считает NumPy."
+    assert language_consistency_reward([russian, spoofed], prompts=[QUESTION["ru"], QUESTION["en"]]) == [
+        1.0,
+        1.0,
+    ]

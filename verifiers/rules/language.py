@@ -16,6 +16,7 @@ import unicodedata
 from typing import Any
 
 from verifiers.completion import END_THINK, completion_text, final_answer, prompt_text
+from verifiers.rules.text import latin_words
 
 # Segments with fewer letters than this are too short to identify reliably (names, acronyms, code words).
 MIN_LETTERS = 12
@@ -25,6 +26,7 @@ MIN_CJK = 2
 # sentences of its script: alone, fastText misreads such sentences ("Enfin comptons." -> English at 0.67).
 POOL_BELOW = 20
 # Short sentences read together are fragments ("Donc x = 5. Fini."): only a confident identification counts.
+# A longer sentence read alone below it joins them ("Ensuite on simplifie la fraction." -> English at 0.30).
 POOLED_MIN_PROBABILITY = 0.5
 
 _CODE = re.compile(r"```.*?(```|$)|`[^`\n]*`", re.S)
@@ -139,26 +141,34 @@ def language_shares(text: str) -> dict[str, float]:
     """How the identifiable letters of `text` split across languages (shares sum to 1; {} if none).
 
     A segment too short to identify on its own is skipped when it is part of a sentence (a name or a
-    code word inside another script), but whole short sentences (under `POOL_BELOW` letters) of one
-    script are identified together, and count when the identification is confident: an answer of short
-    sentences ("The result is 5. It is the sum.") must not pass as no language at all, nor a terse
-    honest one ("Trions. Puis parcourons. Enfin comptons.") fail on one misread sentence.
+    code word inside another script), but whole short sentences (under `POOL_BELOW` letters), and whole
+    sentences fastText reads alone with a probability under `POOLED_MIN_PROBABILITY`, are identified
+    together per script, and count when that identification is confident: an answer of short sentences
+    ("The result is 5. It is the sum.") must not pass as no language at all, nor a terse honest one
+    ("Trions. Puis parcourons. Enfin comptons.") fail on one misread sentence.
     """
     weights: dict[str, float] = {}
     pooled: dict[str | None, list[str]] = {}
+    # "Thе rеsult" with a Cyrillic е is English, not runs of two scripts, each too short to read.
+    text = latin_words(text)
 
-    def weigh(seg: str, n: int, min_probability: float = 0.0) -> None:
+    def weigh(seg: str, n: int, min_probability: float = 0.0) -> bool:
         found = detect(seg)
-        if found is not None and found[1] >= min_probability:
-            weights[found[0]] = weights.get(found[0], 0.0) + n
+        if found is None or found[1] < min_probability:
+            return False
+        weights[found[0]] = weights.get(found[0], 0.0) + n
+        return True
 
     for runs in _sentence_runs(strip_non_prose(text)):
         whole = len(runs) == 1  # a sentence in one script, not a run inside another script's sentence
         for seg in runs:
             n, cjk = _letters(seg)
-            if n >= (MIN_CJK if cjk else POOL_BELOW if whole else MIN_LETTERS):
-                weigh(seg, n)
-            elif n and whole:
+            alone = n >= (MIN_CJK if cjk else POOL_BELOW if whole else MIN_LETTERS)
+            # A whole sentence fastText is unsure of is read again together with the pool.
+            floor = POOLED_MIN_PROBABILITY if whole and not cjk else 0.0
+            if alone and weigh(seg, n, floor):
+                continue
+            if n and whole:
                 pooled.setdefault(_script_of(seg), []).append(seg)
     for parts in pooled.values():
         joined = " ".join(parts)
