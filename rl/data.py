@@ -312,7 +312,7 @@ def _check_coverage(estimate: PassRates, report: DataReport) -> None:
         return
     banded = (c.kept + c.dropped.get("too_easy", 0) + c.dropped.get("too_hard", 0) for c in report.values())
     total = missing + sum(banded)
-    rerun = estimate.rerun()
+    rerun = estimate.rerun(whole=True)
     if missing == total:
         raise DataError(
             f"data.pass_rates {estimate.path} has none of this stage's {total} prompts: it was estimated on "
