@@ -8,6 +8,7 @@ Rewards receive every other column as keyword arguments (see recipes/README.md f
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -451,6 +452,18 @@ def prepare(
     return ds
 
 
+def order_by_prompt(ds: Dataset, seed: int) -> Dataset:
+    """Rows sorted by a hash of `seed`, the prompt and its repeat number (`data.order: by_prompt`): a row's
+    place depends on nothing else, so a mixture a filter thinned out keeps the others' relative order."""
+    seen: Counter[str] = Counter()
+    ranks = []
+    for prompt in ds["prompt"]:
+        key = prompt_key(prompt)
+        ranks.append(hashlib.sha256(f"{seed}:{key}:{seen[key]}".encode()).hexdigest())
+        seen[key] += 1
+    return ds.select(sorted(range(len(ds)), key=ranks.__getitem__))
+
+
 def load_training_data(
     data: DataSection,
     tokenizer: Any,
@@ -458,11 +471,15 @@ def load_training_data(
     report: DataReport | None = None,
     references: bool = False,
     decontaminator: Decontaminator | None = None,
+    order_seed: int = 0,
 ) -> tuple[Dataset, Dataset | None]:
     """The stage's train (and eval) rows, rendered, filtered and ready for GRPOTrainer / SFTTrainer;
-    what was dropped and why is counted per source in `report`."""
+    what was dropped and why is counted per source in `report`. With `data.order: by_prompt` the train
+    rows come in `order_by_prompt(order_seed)` order."""
     report = report if report is not None else DataReport()
     train, evaluation = load_mixture(data, report, references, decontaminator)
+    if data.order == "by_prompt":
+        train = order_by_prompt(train, order_seed)
     train = prepare(train, tokenizer, data, max_prompt_tokens, report)
     if evaluation is not None:
         evaluation = prepare(evaluation, tokenizer, data, max_prompt_tokens, report)

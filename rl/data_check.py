@@ -171,7 +171,13 @@ def main(argv: list[str] | None = None) -> int:
 
         clean = decontaminator(recipe.data.decontaminate, recipe.data.decontaminate_ngram)
         train, evaluation = load_training_data(
-            recipe.data, tokenizer, prompt_budget(recipe), report, args.check_references, clean
+            recipe.data,
+            tokenizer,
+            prompt_budget(recipe),
+            report,
+            args.check_references,
+            clean,
+            order_seed=recipe.training_seed,
         )
     except (RecipeError, ValueError, FileNotFoundError) as e:  # DataError and DecontamError are ValueErrors
         print(f"error: {e}", file=sys.stderr)

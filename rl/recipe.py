@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 TRAINERS = ("grpo", "sft")
 WANDB_MODES = ("auto", "offline", "online", "disabled")
+ORDERS = ("shuffle", "by_prompt")  # data.order: see DataSection
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 
 
@@ -76,6 +77,7 @@ class DataSection:
     # pass_rates made with another model than the stage starts from is an error (rl.pass_rates); true: a
     # warning, for filtering with a fixed reference model on purpose
     pass_rates_any_model: bool = False
+    order: str = "shuffle"  # or by_prompt: one fixed order, shared by runs with and without a filter
 
 
 @dataclass
@@ -201,10 +203,15 @@ class Recipe:
         path.write_text(self.to_yaml())
         return path
 
-    def trl_config_class(self) -> type:
+    def trl_config_class(self) -> type[GRPOConfig | SFTConfig]:
         import trl
 
         return trl.GRPOConfig if self.trainer == "grpo" else trl.SFTConfig
+
+    @property
+    def training_seed(self) -> int:
+        """The seed the trainer will use: training.seed, else TRL's default."""
+        return int(self.training.get("seed", self.trl_config_class().seed))
 
     def trl_config(self, **extra: Any) -> GRPOConfig | SFTConfig:
         """TRL's GRPOConfig / SFTConfig for this stage: `training` + output dir + reward weights."""
@@ -440,13 +447,14 @@ _OWNED_ELSEWHERE = {
 }
 
 
+def _one_of(key: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        msg = f"{key} {value!r} is not one of {', '.join(choices)}"
+        raise RecipeError(msg, key=key, suggestion=closest(value, choices))
+
+
 def _check(recipe: Recipe) -> None:
-    if recipe.trainer not in TRAINERS:
-        raise RecipeError(
-            f"trainer {recipe.trainer!r} is not one of {', '.join(TRAINERS)}",
-            key="trainer",
-            suggestion=closest(recipe.trainer, TRAINERS),
-        )
+    _one_of("trainer", recipe.trainer, TRAINERS)
     fields = _training_fields(recipe.trainer)
     for key, value in list(recipe.training.items()):
         if key in _OWNED_ELSEWHERE:
@@ -507,18 +515,12 @@ def _check(recipe: Recipe) -> None:
         raise RecipeError(
             "rewards: are used by trainer: grpo only; remove them from this sft recipe", key="rewards"
         )
-    if recipe.wandb.mode not in WANDB_MODES:
-        raise RecipeError(
-            f"wandb.mode {recipe.wandb.mode!r} is not one of {', '.join(WANDB_MODES)}",
-            key="wandb.mode",
-            suggestion=closest(recipe.wandb.mode, WANDB_MODES),
-        )
-    if recipe.model.dtype not in DTYPES:
-        raise RecipeError(
-            f"model.dtype {recipe.model.dtype!r} is not one of {', '.join(DTYPES)}",
-            key="model.dtype",
-            suggestion=closest(recipe.model.dtype, DTYPES),
-        )
+    _one_of("wandb.mode", recipe.wandb.mode, WANDB_MODES)
+    _one_of("data.order", recipe.data.order, ORDERS)
+    if recipe.data.order == "by_prompt" and recipe.training.get("shuffle_dataset"):
+        msg = "training.shuffle_dataset: true would shuffle the fixed order of data.order: by_prompt"
+        raise RecipeError(msg + ": remove one of them", key="training.shuffle_dataset")
+    _one_of("model.dtype", recipe.model.dtype, DTYPES)
     if recipe.model.lora:
         import peft
 

@@ -136,7 +136,7 @@ def build_trainer(
     # ranks wait, then read its cache instead of all downloading and mapping the same rows at once.
     with args.main_process_first(local=False, desc="loading the training data"):
         train_data, eval_data = load_training_data(
-            recipe.data, tokenizer, prompt_budget(recipe), report, decontaminator=clean
+            recipe.data, tokenizer, prompt_budget(recipe), report, decontaminator=clean, order_seed=args.seed
         )
     if report.summary():
         print(f"data: {report.summary()}", file=sys.stderr)
@@ -232,6 +232,8 @@ def training_args(recipe: Recipe, use_wandb: bool) -> GRPOConfig | SFTConfig:
     }
     if not torch.cuda.is_available():
         defaults |= {"use_cpu": True, "bf16": False}
+    if recipe.data.order == "by_prompt":
+        defaults["shuffle_dataset"] = False  # the rows' order is the data's (rl.data.order_by_prompt)
     if recipe.trainer == "grpo" and use_wandb and recipe.wandb.log_completions:
         defaults |= {"log_completions": True, "num_completions_to_print": 2}
     try:

@@ -15,7 +15,8 @@ data); `completion_text` turns both into the assistant's text, `prompt_text` doe
    its text is reasoning, however answer-like its last line looks.
 4. With `think_prefill=False` (a bare answer, a model that does not think, `verify(gold, answer)`), a text
    without any think tag is the final answer as a whole.
-5. A final answer that is empty or only whitespace is no final answer either.
+5. A final answer that is empty or only whitespace or invisible characters (zero-width spaces, fillers:
+   `is_blank`) is no final answer either.
 
 **Unanswered is wrong, not unscorable.** A reward whose row has a readable reference scores an unanswered
 completion like a wrong answer (0.0 for math, code, IFEval, tool calls and language; the lowest score in its
@@ -28,9 +29,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import regex
+
 THINK, END_THINK = "<think>", "</think>"
 # A chat model that runs past its turn keeps writing the next one; nothing after these counts.
 TURN_END = ("<|im_end|>", "<|im_start|>", "<|endoftext|>", "<|eot_id|>")
+
+
+# What shows nothing and is not whitespace: format and control characters (zero-width spaces and joiners,
+# word joiner, soft hyphen, BOM, direction marks), and the letters and symbols that render as a blank (Hangul
+# fillers, the empty Braille pattern), which read as spaces.
+_FILLERS = "\u115f\u1160\u3164\uffa0\u2800"
+INVISIBLE = regex.compile(r"(?V1)[[\p{Cf}\p{Cc}]--\s]")
+BLANK_FILLERS = regex.compile(f"[{_FILLERS}]")
+_SHOWN = regex.compile(rf"(?V1)[^\s\p{{Cf}}\p{{Cc}}{_FILLERS}]")
+
+
+def is_blank(text: str) -> bool:
+    """Whether `text` shows nothing: only whitespace and invisible characters."""
+    return _SHOWN.search(text) is None
 
 
 def message_text(message: dict) -> str:
@@ -93,4 +110,5 @@ def final_answer(completion: Any, think_prefill: bool = True) -> str | None:
         return None
     else:
         answer = text
-    return answer.strip() or None
+    answer = answer.strip()
+    return None if is_blank(answer) else answer

@@ -4,6 +4,7 @@ training prompts; hub revisions pinned."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,39 @@ def test_a_hub_source_is_read_at_its_revision(monkeypatch):
     )
     load_mixture(DataSection(mixture=[src]))
     assert seen == {"path": "open-r1/OpenR1-Math-220k", "revision": "e4e141e"}
+
+
+def _trained_order(tmp_path: Path, tiny: Path, rows: list[dict], data: dict, seed: int) -> list[str]:
+    """The prompts, in the order the real GRPO trainer's dataloader hands them out over one epoch."""
+    from rl.train import build_trainer
+    from tests.rl.tiny_recipe import tiny_stage1
+
+    training = {"max_steps": 1, "per_device_train_batch_size": 4, "num_generations": 2, "seed": seed}
+    tmp_path.mkdir(parents=True)
+    recipe = tiny_stage1(tmp_path, tiny, rows, [{"name": "math_accuracy"}], training)
+    recipe.data.order = data.get("order", "shuffle")
+    trainer = build_trainer(recipe)
+    asked = re.compile(r"What is \d+ \+ 1\?")
+    seen = [asked.search(str(row["prompt"]))[0] for batch in trainer.get_train_dataloader() for row in batch]
+    return [p for i, p in enumerate(seen) if i == 0 or p != seen[i - 1]]  # each prompt once per group
+
+
+def test_by_prompt_order_keeps_the_shared_prompts_in_one_order_whatever_a_filter_removed(tmp_path):
+    """A paired ablation: runs with and without a filter, from one seed, must meet their shared prompts
+    in the same order, or the comparison measures the data order as much as the filter."""
+    from rl.smoke.tiny import build_tiny
+
+    tiny = build_tiny(tmp_path / "tiny")
+    rows = [{"prompt": f"What is {i} + 1?", "task": "math", "answer": str(i + 1)} for i in range(16)]
+    kept = [r for i, r in enumerate(rows) if i % 4]  # what a filter left: 12 of 16
+
+    def order(subset: list[dict], run: str, how: str, seed: int = 3) -> list[str]:
+        return _trained_order(tmp_path / f"{run}-{how}-{seed}", tiny, subset, {"order": how}, seed)
+
+    full, thinned = order(rows, "all", "by_prompt"), order(kept, "kept", "by_prompt")
+    assert sorted(full) == sorted(r["prompt"] for r in rows) and len(thinned) == 12
+    assert [p for p in full if p in thinned] == thinned
+    assert order(rows, "all", "by_prompt", seed=4) != full  # another seed, another order
+    # Control: the trainer's own shuffle places each row by its index, so removing rows reorders the rest.
+    full, thinned = order(rows, "all", "shuffle"), order(kept, "kept", "shuffle")
+    assert [p for p in full if p in thinned] != thinned

@@ -226,6 +226,13 @@ def test_an_unknown_dtype_suggests_the_closest(tmp_path):
     assert err.key == "model.dtype" and err.suggestion == "bfloat16"
 
 
+def test_data_order_is_checked_and_cannot_be_undone_by_the_trainers_shuffle(tmp_path):
+    err = error_for(tmp_path, BASE, ["data.order=by_promt"])
+    assert err.key == "data.order" and err.suggestion == "by_prompt"
+    err = error_for(tmp_path, BASE, ["data.order=by_prompt", "training.shuffle_dataset=true"])
+    assert err.key == "training.shuffle_dataset" and "data.order" in str(err)
+
+
 def test_a_training_key_given_at_the_top_level_suggests_its_section(tmp_path):
     err = error_for(tmp_path, BASE, ["learning_rate=1e-5"])
     assert err.suggestion == "training.learning_rate"

@@ -18,6 +18,8 @@ def test_completion_that_closes_the_prefilled_thought_once_and_answers_scores_on
         "First.</think>Second.</think>The answer is 4.",  # two closings
         "Let me add.</think><think>again</think>4",  # re-opens a thought
         "Let me add.</think>The answer <think> is 4.",  # stray opening tag in the answer
+        "Let me add.</think>\u200b",  # an answer of a zero-width space shows nothing
+        "Let me add.</think>\n\u3164\u2060\u00ad\n",  # Hangul filler, word joiner, soft hyphen
     ],
 )
 def test_malformed_structure_scores_zero(completion):

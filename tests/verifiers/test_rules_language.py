@@ -104,3 +104,17 @@ def test_a_sentence_fasttext_is_unsure_of_is_read_with_the_others():
     )
     (share,) = language_consistency_reward([mixed], prompts=[QUESTION["en"]])
     assert 0.4 < share < 0.8
+
+
+def test_english_in_cyrillic_look_alikes_is_read_as_english():
+    """Attack: Cyrillic а, е, о inside English words cut every word into runs of two scripts, each too short
+    to identify, so the answer had no identifiable prose and passed any prompt's language (1.0)."""
+    english = "</think>We add the two numbers together. Then we simplify the fraction. So the answer is five."
+    spoofed = english.replace("a", "\u0430").replace("e", "\u0435").replace("o", "\u043e")
+    assert language_consistency_reward([english, spoofed], prompts=[QUESTION["fr"]] * 2) == [0.0, 0.0]
+    # Controls: Russian stays Russian, and a Latin name inside a Russian sentence is still skipped.
+    russian = "</think>Складываем два числа. Затем сокращаем дробь. Ответ равен пяти, как считает NumPy."
+    assert language_consistency_reward([russian, spoofed], prompts=[QUESTION["ru"], QUESTION["en"]]) == [
+        1.0,
+        1.0,
+    ]

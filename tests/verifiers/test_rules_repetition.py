@@ -1,5 +1,8 @@
 """Repetition / looping penalty on real multilingual prose and on the loops QwQ falls into."""
 
+import json
+import random
+
 import pytest
 
 from tests.verifiers.multilingual import UDHR_1
@@ -33,3 +36,32 @@ def test_a_word_stuck_at_the_tail_is_a_loop():
 def test_cjk_text_is_tokenised_per_character():
     assert tokens("人人生而自由")[:3] == ["人", "人", "生"]
     assert repetition_reward([UDHR_1["zh"]]) == [0.0]
+
+
+def test_a_loop_disguised_by_invisible_characters_look_alikes_punctuation_or_markdown_is_still_a_loop():
+    rng = random.Random(0)
+    loop = "Wait, let me check the answer again carefully now. "
+    invisible = ["\u200b", "\u200c", "\u2060", "\ufeff", "\u00ad"]
+    look_alike = {"a": "\u0430", "e": "\u0435", "o": "\u043e", "c": "\u0441", "p": "\u0440"}
+    hidden = "".join(" ".join(w + rng.choice(invisible) for w in loop.split()) + " " for _ in range(60))
+    spoofed = "".join(
+        "".join(look_alike[ch] if ch in look_alike and rng.random() < 0.5 else ch for ch in loop)
+        for _ in range(60)
+    )
+    marks = ["", ",", ";", ":", "!", "...", " -"]
+    punctuated = " ".join(w.strip(",.") + rng.choice(marks) for w in loop.split() * 60)
+    bolded = " ".join(f"**{w}**" if rng.random() < 0.3 else w for w in loop.split() * 60)
+    assert repetition_reward(["Hmm.</think>" + loop * 60])[0] < -0.9
+    for text in (hidden, spoofed, punctuated, bolded):
+        assert repetition_reward(["Hmm.</think>" + text])[0] < -0.9
+
+
+def test_structured_output_whose_values_differ_is_not_a_loop():
+    records = json.dumps([{"id": i, "name": f"user{i}", "active": True} for i in range(30)], indent=2)
+    items = "\n".join(f'<li class="item"><a href="/p/{i}">Page {i}</a></li>' for i in range(30))
+    for answer in (records, items):
+        assert repetition_reward(["Let me write it.</think>" + answer]) == [0.0]
+
+
+def test_a_run_of_punctuation_at_the_end_is_a_loop():
+    assert repetition_reward(["Let me see.</think>The answer is 4" + "!" * 400])[0] < -0.9

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from verifiers.completion import END_THINK, THINK, completion_text, end_of_turn
+from verifiers.completion import END_THINK, THINK, completion_text, end_of_turn, is_blank
 
 
 def is_well_formed(completion: str) -> bool:
-    """Exactly one `</think>`, no second `<think>` opened after the prefilled one, a non-empty answer."""
+    """Exactly one `</think>`, no second `<think>` opened after the prefilled one, an answer a reader sees
+    (not only whitespace or zero-width characters)."""
     # Tolerated: a template that does not prefill lets the model open the thought itself.
     text = end_of_turn(completion).removeprefix(THINK)
     if text.count(END_THINK) != 1 or THINK in text:
         return False
     _, _, answer = text.partition(END_THINK)
-    return bool(answer.strip())
+    return not is_blank(answer)
 
 
 def format_reward(completions: list, **kwargs: Any) -> list[float | None]:

@@ -14,6 +14,7 @@ from typing import Any
 from verifiers import failures
 from verifiers.completion import final_answer
 from verifiers.rules.ifeval_checks import CHECKS
+from verifiers.rules.text import visible_text
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,29 @@ def clean_kwargs(kwargs: dict | None) -> dict:
 
 
 def check_instruction(instruction_id: str, response: str, kwargs: dict | None = None) -> bool:
-    """Whether `response` follows one instruction (strict). Unknown ids raise KeyError."""
+    """Whether `response` follows one instruction (strict). Unknown ids raise KeyError.
+
+    The response and the instruction's words are read as a reader sees them (`visible_text`: no zero-width
+    characters, no look-alike letters, `\\n` line endings, ASCII quotes), and a response without a letter
+    or digit follows nothing: "." has no commas and few words, but answers no instruction.
+    """
+    return _follows(instruction_id, visible_text(response), kwargs)
+
+
+def _follows(instruction_id: str, response: str, kwargs: dict | None) -> bool:
+    """`check_instruction` on a response already read by `visible_text`."""
     check = CHECKS[instruction_id]
-    return bool(response.strip()) and check(response, **clean_kwargs(kwargs))
+    if not any(ch.isalnum() for ch in response):
+        return False
+    return check(response, **{k: _visible(v) for k, v in clean_kwargs(kwargs).items()})
+
+
+def _visible(value: Any) -> Any:
+    if isinstance(value, str):
+        return visible_text(value)
+    if isinstance(value, list):
+        return [_visible(v) for v in value]
+    return value
 
 
 def check_ifeval(
@@ -57,9 +78,10 @@ def check_ifeval(
     del prompt
     if len(kwargs) != len(instruction_id_list):
         raise ValueError(f"{len(instruction_id_list)} instruction ids but {len(kwargs)} kwargs dicts")
+    response = visible_text(response)
     variants = [response] if strict else loose_variants(response)
     return [
-        any(check_instruction(iid, v, kw) for v in variants)
+        any(_follows(iid, v, kw) for v in variants)
         for iid, kw in zip(instruction_id_list, kwargs, strict=True)
     ]
 

@@ -5,14 +5,21 @@ semantics of google-research's `instruction_following_eval` (strict mode; `ifeva
 Sentences and capital words are split as the reference splits them (NLTK Punkt and NLTK's word tokenizer,
 `verifiers.rules.text`), and languages are detected with `langdetect` as the reference does, with a fixed
 seed so that the same response always gets the same answer (the reference's unseeded detector can flip on
-short or mixed text). One deliberate difference: keywords are matched literally (regex-escaped), so a
-keyword with `(` cannot crash a reward.
+short or mixed text). Deliberate differences, each closing a way to earn the reward without following the
+instruction (`ifeval.py` also reads every response and argument as a reader sees it, `text.visible_text`):
+keywords are matched literally (regex-escaped), so a keyword with `(` cannot crash a reward; a comma in
+another script or a look-alike (`，`, `、`, `،`, `‚`) is a comma; a title, highlight, placeholder or bullet
+holds a word, not only spaces or punctuation, and a markdown rule (`---`, `* * *`) is no bullet; a section
+holds text and starts its line; the yes/no/maybe answer names one option, not all three; a JSON answer is
+an object or an array, not prose in quotes; each of two responses holds words, not the other's words
+again; a repeated prompt may differ in spacing.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -57,13 +64,17 @@ def keywords_frequency(
     response: str, *, keyword: str, frequency: int, relation: str, whole_words: bool = False
 ) -> bool:
     """IFEval counts occurrences anywhere; `whole_words` (RLVR-IFeval, as open-instruct) counts only the
-    keyword as a word of its own, so "river" is not found in "rivers"."""
-    pattern = rf"(?<!\w){_kw(keyword)}(?!\w)" if whole_words else _kw(keyword)
+    keyword as a word of its own, so "river" is not found in "rivers" (an underscore separates words, as in
+    `length_constraints:number_words`: "river_river" is the word twice)."""
+    pattern = rf"(?<![^\W_]){_kw(keyword)}(?![^\W_])" if whole_words else _kw(keyword)
     return _compare(len(re.findall(pattern, response, flags=re.IGNORECASE)), relation, frequency)
 
 
 def keywords_forbidden_words(response: str, *, forbidden_words: list[str]) -> bool:
-    return not any(re.search(r"\b" + _kw(w) + r"\b", response, flags=re.IGNORECASE) for w in forbidden_words)
+    """A forbidden word as a word of its own; an underscore does not hide it ("the river_valley" uses it)."""
+    return not any(
+        re.search(rf"(?<![^\W_]){_kw(w)}(?![^\W_])", response, flags=re.IGNORECASE) for w in forbidden_words
+    )
 
 
 def keywords_letter_frequency(response: str, *, letter: str, let_frequency: int, let_relation: str) -> bool:
@@ -110,8 +121,9 @@ def length_number_sentences(response: str, *, num_sentences: int, relation: str)
 
 
 def length_number_paragraphs(response: str, *, num_paragraphs: int) -> bool:
-    """Paragraphs separated by the markdown divider `***`; an empty paragraph inside fails."""
-    paragraphs = re.split(r"\s?\*\*\*\s?", response)
+    """Paragraphs separated by the divider `***` standing apart from words (at a line's end, between
+    sentences; but `***bold italic***` is emphasis, not two dividers); an empty paragraph inside fails."""
+    paragraphs = re.split(r"(?<!\S)\*\*\*(?!\S)", response)
     count = len(paragraphs)
     for i, p in enumerate(paragraphs):
         if not p.strip():
@@ -129,28 +141,25 @@ def length_number_words(response: str, *, num_words: int, relation: str) -> bool
 def length_nth_paragraph_first_word(
     response: str, *, num_paragraphs: int, nth_paragraph: int, first_word: str
 ) -> bool:
-    """Paragraphs separated by blank lines (`\\n\\n`); paragraph n starts with `first_word` (case-insensitive)."""
-    paragraphs = re.split(r"\n\n", response)
-    count = sum(1 for p in paragraphs if p.strip())
-    if nth_paragraph > count:
+    """Paragraphs separated by blank lines; paragraph n starts with `first_word` (case-insensitive).
+
+    A line of spaces is a blank line and several blank lines are one break (the reference counts "a\\n \\nb"
+    as one paragraph and finds no second paragraph in "a\\n\\n\\n\\nb"), and the word may wear markdown or
+    quotes (`**However**,`, `## However`, `"However`)."""
+    paragraphs = [p.strip() for p in re.split(r"\n[ \t]*\n", response) if p.strip()]
+    if not 0 < nth_paragraph <= len(paragraphs):
         return False
-    paragraph = paragraphs[nth_paragraph - 1].strip()
-    if not paragraph:
-        return False
-    word = paragraph.split()[0].strip().lstrip("'").lstrip('"')
-    first = ""
-    for ch in word:
-        if ch in {".", ",", "?", "!", "'", '"'}:
-            break
-        first += ch.lower()
-    return count == num_paragraphs and first == first_word.lower()
+    word = re.match(r"[^\W_]*(?:-[^\W_]+)*", paragraphs[nth_paragraph - 1].lstrip("#*_>`\"' \t"))
+    return (
+        len(paragraphs) == num_paragraphs and word is not None and word.group().lower() == first_word.lower()
+    )
 
 
 # detectable_content:*
 
 
 def content_number_placeholders(response: str, *, num_placeholders: int) -> bool:
-    return len(re.findall(r"\[.*?\]", response)) >= num_placeholders
+    return len([p for p in re.findall(r"\[.*?\]", response) if re.search(r"\w", p)]) >= num_placeholders
 
 
 def content_postscript(response: str, *, postscript_marker: str) -> bool:
@@ -167,22 +176,27 @@ def content_postscript(response: str, *, postscript_marker: str) -> bool:
 # detectable_format:*
 
 
+# A markdown thematic break (`---`, `* * *`, `___`): a divider, not a bullet.
+_RULE = re.compile(r"^ *([-*_])(?: *\1){2,} *$")
+
+
 def format_number_bullet_lists(response: str, *, num_bullets: int) -> bool:
     stars = re.findall(r"^\s*\*[^\*].*$", response, flags=re.MULTILINE)
     dashes = re.findall(r"^\s*-.*$", response, flags=re.MULTILINE)
-    return len(stars) + len(dashes) == num_bullets
+    items = [line for line in stars + dashes if _WORDY.search(line) and not _RULE.match(line.strip())]
+    return len(items) == num_bullets
 
 
 CONSTRAINED_OPTIONS = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
 
 
 def format_constrained_response(response: str, *, options: list[str] | None = None) -> bool:
-    """IFEval's yes/no/maybe options by default. With `options` (RLVR-IFeval's free-text choices) the
+    """IFEval's yes/no/maybe options by default: exactly one of them (all three is no answer). With `options` (RLVR-IFeval's free-text choices) the
     response must name exactly one of them, as a phrase of its own (an option inside a longer one it also
     names does not count twice), so hedging between options or naming none fails."""
     value = response.strip()
     if not options:
-        return any(option in value for option in CONSTRAINED_OPTIONS)
+        return sum(option in value for option in CONSTRAINED_OPTIONS) == 1
     spans: list[tuple[int, int, str]] = []
     for option in sorted({o.strip() for o in options if o.strip()}, key=len, reverse=True):
         for m in re.finditer(rf"(?<!\w){re.escape(option)}(?!\w)", value, flags=re.IGNORECASE):
@@ -191,15 +205,22 @@ def format_constrained_response(response: str, *, options: list[str] | None = No
     return len({name for _, _, name in spans}) == 1
 
 
+_WORDY = re.compile(r"[^\W_]")  # a letter or digit: what a title, highlight, bullet or response must hold
+_WORDS = re.compile(r"[^\W_]+")
+
+
 def format_number_highlighted_sections(response: str, *, num_highlights: int) -> bool:
-    single = [h for h in re.findall(r"\*[^\n\*]*\*", response) if h.strip("*").strip()]
-    double = [h for h in re.findall(r"\*\*[^\n\*]*\*\*", response) if h[2:-2].strip()]
+    single = [h for h in re.findall(r"\*[^\n\*]*\*", response) if _WORDY.search(h)]
+    double = [h for h in re.findall(r"\*\*[^\n\*]*\*\*", response) if _WORDY.search(h)]
     return len(single) + len(double) >= num_highlights
 
 
 def format_multiple_sections(response: str, *, section_spliter: str, num_sections: int) -> bool:
-    pattern = r"\s?" + re.escape(section_spliter.strip()) + r"\s?\d+\s?"
-    return len(re.split(pattern, response)) - 1 >= num_sections
+    """Sections start a line (after markdown marks or a quote: `## Section 1`, `**SECTION 1**`) and hold text; a
+    splitter named inside a sentence ("see Section 2") or a heading with nothing under it is no section."""
+    pattern = r"^[\s#*_>\"'(\[-]*" + re.escape(section_spliter.strip()) + r"\s?\d+"
+    parts = re.split(pattern, response, flags=re.MULTILINE)[1:]
+    return sum(1 for part in parts if _WORDY.search(part)) >= num_sections
 
 
 def format_json_format(response: str) -> bool:
@@ -208,21 +229,22 @@ def format_json_format(response: str) -> bool:
         value = value.removeprefix(fence)
     value = value.removesuffix("```").strip()
     try:
-        json.loads(value)
+        parsed = json.loads(value)
     except ValueError:
         return False
-    return True
+    return isinstance(parsed, (dict, list))  # a string, number or null is prose or a value, not JSON data
 
 
 def format_title(response: str) -> bool:
-    return any(t.lstrip("<").rstrip(">").strip() for t in re.findall(r"<<[^\n]+>>", response))
+    return any(_WORDY.search(t) for t in re.findall(r"<<[^\n]+>>", response))
 
 
 # combination:*
 
 
 def combination_two_responses(response: str) -> bool:
-    """Exactly two different non-empty responses separated by `******`."""
+    """Exactly two responses separated by `******`, each with words, and with different words: the same
+    answer twice in other case or punctuation ("Answer one." / "ANSWER ONE!") is one response."""
     valid = []
     parts = response.split("******")
     for i, part in enumerate(parts):
@@ -231,11 +253,15 @@ def combination_two_responses(response: str) -> bool:
                 return False
         else:
             valid.append(part)
-    return len(valid) == 2 and valid[0].strip() != valid[1].strip()
+    if len(valid) != 2:
+        return False
+    first, second = ([w.lower() for w in _WORDS.findall(v)] for v in valid)
+    return bool(first) and bool(second) and first != second
 
 
 def combination_repeat_prompt(response: str, *, prompt_to_repeat: str) -> bool:
-    return response.strip().lower().startswith(prompt_to_repeat.strip().lower())
+    """Word for word, case and spacing aside (a line break where the prompt has a space still repeats it)."""
+    return " ".join(response.lower().split()).startswith(" ".join(prompt_to_repeat.lower().split()))
 
 
 # startend:*
@@ -276,7 +302,13 @@ def case_english_lowercase(response: str) -> bool:
 
 
 def punctuation_no_comma(response: str) -> bool:
-    return "," not in response
+    """No comma of any script (`，` folds to `,` before this; `、`, `،` and the look-alike `‚` are commas)."""
+    return "," not in response and not any(_is_comma(ch) for ch in response if not ch.isascii())
+
+
+@lru_cache(maxsize=1024)
+def _is_comma(ch: str) -> bool:
+    return ch == "\u201a" or (unicodedata.category(ch) == "Po" and "COMMA" in unicodedata.name(ch, ""))
 
 
 CHECKS: dict[str, Callable[..., bool]] = {

@@ -16,6 +16,7 @@ import unicodedata
 from typing import Any
 
 from verifiers.completion import END_THINK, completion_text, final_answer, prompt_text
+from verifiers.rules.text import latin_words
 
 # Segments with fewer letters than this are too short to identify reliably (names, acronyms, code words).
 MIN_LETTERS = 12
@@ -148,6 +149,8 @@ def language_shares(text: str) -> dict[str, float]:
     """
     weights: dict[str, float] = {}
     pooled: dict[str | None, list[str]] = {}
+    # "Thе rеsult" with a Cyrillic е is English, not runs of two scripts, each too short to read.
+    text = latin_words(text)
 
     def weigh(seg: str, n: int, min_probability: float = 0.0) -> bool:
         found = detect(seg)

@@ -4,10 +4,15 @@ length limit.
 Text is tokenised into words (and single characters for CJK scripts, which do not separate words with
 spaces), and two signs of looping are measured, both in [0, 1]:
 
-- the share of n-grams (default n=8, long enough that natural prose almost never repeats one) that
-  repeat an earlier n-gram;
+- the share of word n-grams (default n=8, long enough that natural prose almost never repeats one) that
+  repeat an earlier n-gram. Words only: punctuation or markdown sprinkled differently into each copy of a
+  loop ("wait, let" / "wait; let" / "**wait** let") does not make the copies new, and the punctuation of
+  honest structured output (JSON records, HTML lists, tables, whose words differ) is not a loop;
 - the share of the text covered by its tail loop: the same block of tokens repeated back to back at the end
-  (a model that never stops).
+  (a model that never stops), on all tokens (a run of `!!!!` is a loop) and on the words alone.
+
+Both read the text a reader sees, so invisible characters or look-alike letters varied from copy to copy
+do not hide a loop either.
 
 The penalty is minus the larger of the two, beyond a small tolerance for legitimate repetition (a refrain,
 a repeated formula), scaled back to [-1, 0].
@@ -19,17 +24,20 @@ import re
 from typing import Any
 
 from verifiers.completion import completion_text
+from verifiers.rules.text import visible_text
 
 NGRAM = 8
 TOLERANCE = 0.1  # share of repeated n-grams natural text may have without penalty
 MAX_PERIOD = 200  # longest loop body (tokens) looked for at the tail
 
+_MARK = re.compile(r"[^\w\s]")
 _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|\w+|[^\w\s]")
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-cased words; one token per CJK character; punctuation marks as tokens."""
-    return _TOKEN.findall(text.lower())
+    """Lower-cased words of the text a reader sees (`visible_text`: a zero-width character or a look-alike
+    letter does not make a repeated block new); one token per CJK character; punctuation marks as tokens."""
+    return _TOKEN.findall(visible_text(text).lower())
 
 
 def repeated_ngram_share(toks: list[str], n: int = NGRAM) -> float:
@@ -59,7 +67,8 @@ def tail_loop_share(toks: list[str], min_repeats: int = 3) -> float:
 def repetition_score(text: str, n: int = NGRAM) -> float:
     """How repetitive `text` is, in [0, 1] (0: no looping)."""
     toks = tokens(text)
-    return max(repeated_ngram_share(toks, n), tail_loop_share(toks))
+    words = [t for t in toks if not _MARK.fullmatch(t)]
+    return max(repeated_ngram_share(words, n), tail_loop_share(toks), tail_loop_share(words))
 
 
 def repetition_reward(
