@@ -313,7 +313,7 @@ def _check_coverage(estimate: PassRates, report: DataReport) -> None:
         return
     banded = (c.kept + c.dropped.get("too_easy", 0) + c.dropped.get("too_hard", 0) for c in report.values())
     total = missing + sum(banded)
-    rerun = estimate.rerun()
+    rerun = estimate.rerun(whole=True)
     if missing == total:
         raise DataError(
             f"data.pass_rates {estimate.path} has none of this stage's {total} prompts: it was estimated on "
@@ -330,8 +330,10 @@ def _check_coverage(estimate: PassRates, report: DataReport) -> None:
 
 
 def _align(parts: list[Dataset]) -> list[Dataset]:
-    """Give every part the union of columns, typed from the first part where a column is not all-null."""
-    from datasets import Features, Value
+    """Give every part the union of columns, typed from the first part where a column is not all-null.
+    A part its filters emptied is rebuilt empty with those columns (`datasets` cannot add a column to a
+    table left without row blocks)."""
+    from datasets import Dataset, Features, Value
 
     features: dict[str, Any] = {}
     for ds in parts:
@@ -340,6 +342,8 @@ def _align(parts: list[Dataset]) -> list[Dataset]:
                 features[name] = feat
     aligned = []
     for ds in parts:
+        if len(ds) == 0:
+            ds = Dataset.from_dict({name: [] for name in features}, features=Features(features))
         for name, feat in features.items():
             if name not in ds.column_names:
                 ds = ds.add_column(name, [None] * len(ds), feature=feat)

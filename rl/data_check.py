@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--local", type=Path, help="read hub sources from DIR/<owner>/<name>/<split>.jsonl (local copies)"
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # overrides may follow options
     try:
         recipe = load_recipe(args.recipe, args.overrides)
         local = use_local_copies(recipe, args.local) if args.local else {}

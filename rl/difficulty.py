@@ -125,7 +125,7 @@ def summary(records: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rl filter", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m rl filter", description=__doc__.split("\n\n")[0])
     parser.add_argument("recipe", help="recipe YAML whose data to estimate")
     parser.add_argument("overrides", nargs="*", help="dotted overrides, e.g. data.mixture.0.max_samples=1000")
     parser.add_argument(
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--batch-size", type=int, help="prompts per generation batch (default: the backend's)"
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # overrides may follow options
     try:
         recipe = load_recipe(args.recipe, args.overrides)
     except RecipeError as e:

@@ -52,11 +52,18 @@ class PassRates:
     rates: dict[str, float | None]  # prompt key -> pass rate; None: the row's task has no verifier
     provenance: dict[str, Any] | None = None  # None: a file written before headers existed
 
-    def rerun(self, model: str | None = None) -> str:
-        """The command that rewrites this file (with `model` for --model when given)."""
+    def rerun(self, model: str | None = None, whole: bool = False) -> str:
+        """The command that rewrites this file (with `model` for --model when given; `whole`: without the
+        --limit that left prompts out)."""
         if not self.provenance:
             return f"python -m rl filter RECIPE --model {model or 'MODEL'} --samples K --out {self.path}"
         argv = list(self.provenance["argv"])
+        if whole:
+            argv = [
+                a
+                for i, a in enumerate(argv)
+                if not (a.startswith("--limit") or argv[i - 1 : i] == ["--limit"])
+            ]
         for i, a in enumerate(argv):
             if model is not None and a == "--model" and i + 1 < len(argv):
                 argv[i + 1] = model

@@ -378,7 +378,9 @@ def main(argv: list[str] | None = None) -> int:
 def plot_main(argv: list[str] | None = None) -> int:
     """`python -m rl plot RUN_DIR... [--out PNG]`: reward, reward std, length and KL curves to one PNG."""
     parser = argparse.ArgumentParser(
-        prog="python -m rl plot", description="reward, reward std, completion length and KL curves of runs"
+        prog="python -m rl plot",
+        description="The total reward, its std, each reward's mean, completion length and (when logged) KL of "
+        "one or more runs, one line per run, in one PNG.",
     )
     parser.add_argument("run_dirs", nargs="+", type=Path, help="run directories holding metrics.jsonl")
     parser.add_argument(

@@ -320,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         "overrides", nargs="*", help="dotted overrides, e.g. training.max_steps=10 rewards.0.weight=0.5"
     )
     parser.add_argument("--print", action="store_true", help="print the resolved recipe and exit")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # overrides may follow options
     from rl.checkpointing import EXIT_REQUEUE, StoppedForRequeue
     from rl.data import DataError
     from rl.pass_rates import PassRatesError

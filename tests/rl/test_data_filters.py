@@ -103,6 +103,29 @@ def test_the_pass_rate_band_drops_too_easy_too_hard_and_unestimated_prompts(tmp_
     assert dict(report[src].dropped) == {"too_hard": 1, "too_easy": 1, "not_estimated": 1}
 
 
+def test_a_source_the_band_empties_leaves_its_columns_and_the_other_sources_rows(tmp_path):
+    # every code row is too hard: the mixture keeps the math row and still has a `tests` column (empty
+    # parts failed to concatenate: "tables don't have the same number of rows")
+    math = [{"prompt": f"What is {i} + {i}?", "answer": str(2 * i)} for i in range(3)]
+    code = [{"prompt": "Print 1.", "tests": json.dumps({"tests": [{"input": "", "output": "1"}]})}]
+    sources = [write_jsonl(tmp_path / "m.jsonl", math), write_jsonl(tmp_path / "c.jsonl", code)]
+    msgs = lambda r: [{"role": "user", "content": r["prompt"]}]  # noqa: E731
+    rates = [(math[0], 0.5), (math[1], 1.0), (math[2], 0.0), (code[0], 0.0)]
+    (tmp_path / "rates.jsonl").write_text(
+        "".join(json.dumps({"key": prompt_key(msgs(r)), "pass_rate": p}) + "\n" for r, p in rates)
+    )
+    report = DataReport()
+    data = DataSection(
+        mixture=[DataSource(source=sources[0], task="math"), DataSource(source=sources[1], task="code")],
+        pass_rates=str(tmp_path / "rates.jsonl"),
+        pass_rate_band=[0.1, 0.9],
+    )
+    train, _ = load_mixture(data, report)
+    assert train["answer"] == ["0"]
+    assert train["tests"] == [None]
+    assert dict(report[sources[1]].dropped) == {"too_hard": 1}
+
+
 def test_tool_rows_show_their_tools_in_the_training_prompt(tokenizer):
     data = DataSection(
         mixture=[

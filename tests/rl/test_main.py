@@ -31,3 +31,29 @@ def test_the_docs_the_readme_links_to_exist():
 def test_an_unknown_command_is_a_usage_error(capsys):
     assert main(["nope"]) == 2
     assert "unknown command 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "recipes/smoke/stage1.yaml", "--print", "modle.dtype=float32"],
+        ["data", "recipes/smoke/stage1.yaml", "--report", "unused.json", "modle.dtype=float32"],
+        ["filter", "recipes/smoke/stage1.yaml", "--model", "runs/none", "modle.dtype=float32"],
+        ["bench", "--steps", "1", "modle.dtype=float32"],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_an_override_after_an_option_is_read_as_an_override(argv, capsys, monkeypatch):
+    # `rl data RECIPE --out F key=value` must apply key=value (argparse alone says "unrecognized arguments")
+    monkeypatch.chdir(REPO)
+    assert main(argv) == 2
+    assert "unknown recipe key 'modle': did you mean 'model'?" in capsys.readouterr().err
+
+
+def test_each_command_help_describes_it_in_whole_sentences(capsys):
+    for command in COMMANDS:
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        help_ = capsys.readouterr().out
+        description = help_.split("\n\n")[1]
+        assert description.rstrip().endswith((".", ")")), f"{command} --help: {description!r}"

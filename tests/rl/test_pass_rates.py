@@ -147,6 +147,17 @@ def test_prompts_the_file_does_not_cover_are_counted_as_not_estimated(made, tmp_
     )
 
 
+def test_the_rerun_for_prompts_a_limited_estimate_missed_leaves_out_the_limit(made, tmp_path, caplog):
+    tiny, src, _ = made
+    out = tmp_path / "rates.jsonl"
+    argv = [RECIPE, *overrides(tiny, src), "--model", str(tiny), "--samples", "2", "--limit", "2"]
+    assert filter_main([*argv, "--out", str(out)]) == 0
+    assert data_main([RECIPE, *overrides(tiny, src, out)]) == 0
+    assert "no estimate for 1 of this stage's 3 prompts" in caplog.text
+    rerun = caplog.text.split("Rerun `")[1].split("`")[0]
+    assert rerun.endswith(f"--model {tiny} --samples 2 --out {out}")  # --limit 2 would miss them again
+
+
 def test_a_file_for_other_data_is_refused(made, tmp_path, capsys):
     tiny, _, out = made
     src = rows_file(tmp_path / "m.jsonl", ["What is 8 + 1?", "What is 9 + 1?"])
