@@ -264,10 +264,8 @@ def load_humaneval() -> list[Row]:
         content = (
             f"Complete the following Python function.\n\n```python\n{p['prompt']}```\n\n{CODE_INSTRUCTION}"
         )
-        tests = {
-            **from_humaneval(p),
-            "timeout_s": 10,
-        }  # the test calls the prompt's helpers, never the program's
+        # the test calls the prompt's helpers, never the program's
+        tests = {**from_humaneval(p), "timeout_s": 10}
         rows.append(
             {
                 "id": task_id,
