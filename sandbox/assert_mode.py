@@ -3,7 +3,9 @@
 The program runs in one process (the slot's uid) and serves calls; check() runs in another (a second
 uid, not dumpable), calling the program's functions through a socket. Values cross as tagged JSON of
 builtin types only, so nothing the program does (exiting early, patching builtins, walking frames,
-writing to any descriptor) can make check() return in the checker's process.
+writing to any descriptor) can make check() return in the checker's process. The program works on
+copies of check()'s arguments, so a test of an in-place change cannot pass: no dataset the project uses
+has one (docs/http-api.md says which were checked).
 """
 
 from __future__ import annotations
