@@ -82,6 +82,19 @@ def test_humaneval_canonical_solutions_pass_in_containers_spread_over_replicas(r
     assert len(rewards) == 164 and set(rewards) == {1.0}
 
 
+def test_programs_may_import_numpy_in_the_container_as_under_serve(replicas):
+    """An honest numpy answer scored 0 in containers (no numpy there) while `serve` judged it right."""
+    code = "import numpy as np\ndef f(xs):\n    return np.array(xs).cumsum(), np.int64(len(xs))"
+    body = {
+        "code": code,
+        "mode": "function",
+        "fn_name": "f",
+        "tests": [{"input": [[1, 2, 3]], "output": [[1, 3, 6], 3]}],
+    }
+    with client(replicas[0]) as c:
+        assert c.post("/judge", json=body).json()["verdicts"] == ["accepted"]
+
+
 @pytest.mark.parametrize(
     ("code", "limits", "verdict"),
     [
