@@ -187,9 +187,9 @@ def source_hash() -> str:
     import hashlib
 
     h = hashlib.sha256()
-    for f in sorted(_PACKAGE.glob("*")):
-        if f.is_file() and f.suffix in (".py", ""):
-            h.update(f.name.encode() + f.read_bytes())
+    for f in sorted(_PACKAGE.rglob("*")):  # subpackages too: sandbox/runners/ runs every program
+        if f.is_file() and f.suffix in (".py", "") and "__pycache__" not in f.parts:
+            h.update(str(f.relative_to(_PACKAGE)).encode() + f.read_bytes())
     return h.hexdigest()[:16]
 
 

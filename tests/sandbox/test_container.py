@@ -192,3 +192,17 @@ def test_issue_14_families_hold_in_the_container(replicas):
     with client(url) as c:
         health = c.get("/health").json()
     assert "cgroup" in health["isolation"] and health["serving"] == 2
+
+
+def test_a_change_to_a_runner_rebuilds_the_image(tmp_path, monkeypatch):
+    """The image's tag digests the whole package: a change under sandbox/runners/ (which runs every
+    program) must not leave `up` running an image built from the old runner."""
+    import shutil
+
+    copy = tmp_path / "sandbox"
+    shutil.copytree(container._PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(container, "_PACKAGE", copy)
+    before = container.source_hash()
+    with open(copy / "runners" / "python.py", "a") as f:
+        f.write("\n# changed\n")
+    assert container.source_hash() != before
