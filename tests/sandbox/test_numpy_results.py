@@ -105,3 +105,15 @@ def test_attack_a_fake_numpy_value_cannot_cross_to_the_check(judge):
         "def total(xs):\n    return int64()"
     )
     assert judge(code, mode="assert", test=test, entry_point="total")["verdicts"] == ["runtime_error"]
+
+
+def test_numpy_starts_no_thread_per_core_in_a_judged_program(judge):
+    """OpenBLAS starts a thread per core on import; the 64-process limit counts threads, so on a many-core
+    node an honest numpy program would fail to import it (or take its memory limit in thread stacks)."""
+    code = (
+        "import numpy as np\n"
+        "np.ones((64, 64)) @ np.ones((64, 64))\n"
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('Threads:')][0])\n"
+    )
+    (verdict,) = judge(code, tests=[{"input": "", "output": "1"}])["verdicts"]
+    assert verdict == "accepted"
