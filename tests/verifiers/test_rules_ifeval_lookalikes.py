@@ -66,6 +66,7 @@ CAP = "A police officer stopped the car and asked the driver for his papers."
         ("The ре teacher said we run laps today.", "pe"),
         ("Тһе сор іѕ һеrе.", "cop"),  # every word in look-alikes: the whole text decides, and is Latin
         ("He saw it. Сор! Then he left.", "cop"),  # a sentence of one spoofed word inside English ones
+        ("He saw it. Да, the сор, да, да, да. Then he left.", "cop"),  # its sentence padded with Russian
         ("He saw the ΤΟΡ of the hill from the road below.", "top"),  # Greek capitals
     ],
 )

@@ -112,9 +112,10 @@ def _kind(word: str) -> str | None:
 @lru_cache(maxsize=256)
 def latin_reading(text: str) -> str:
     """`text` with each word written wholly in look-alikes of Latin letters ("сар" in Cyrillic) read as the
-    Latin word it imitates ("cap") where it stands among Latin words: its sentence holds at least as many
-    Latin words as words of another script (in a sentence of look-alikes only, the whole text decides). So
-    "The сар is red" forbids "cap", and a Russian sentence keeps its Russian words ("Это сор." is no "cop")."""
+    Latin word it imitates ("cap") where it stands among Latin words: its sentence, or the whole text, holds
+    at least as many Latin words as words of another script. So "The сар is red" forbids "cap", so does an
+    English answer that pads the word's sentence with Russian ones ("Да, the сар, да, да."), and a Russian
+    answer keeps its Russian words ("Это сор." is no "cop")."""
     if text.isascii():
         return text
     parts = _CLAUSE.split(text)
@@ -125,7 +126,7 @@ def latin_reading(text: str) -> str:
     whole_latin = every.count(_LATIN) >= every.count(_OTHER)
     for i, sentence in zip(range(0, len(parts), 2), kinds, strict=True):
         latin, other = sentence.count(_LATIN), sentence.count(_OTHER)
-        if (latin >= other) if latin or other else whole_latin:
+        if whole_latin or latin and latin >= other:
             parts[i] = _WORD.sub(lambda m: _as_latin(m.group()), parts[i])
     return "".join(parts)
 
