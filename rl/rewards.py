@@ -111,7 +111,8 @@ REWARDS: tuple[Reward, ...] = (
     Reward(
         "code_execution",
         "verifiers.code:code_reward",
-        "the last fenced program after `</think>`, judged by the sandbox in the row's language (Python, C++,"
+        "the last fenced program after `</think>` (an output block, tagged `text`, `output`, `console` or untagged,"
+        " after a tagged program is not the program), judged by the sandbox in the row's language (Python, C++,"
         " Rust, JavaScript; binary, fraction or Codeforces-style); a block tagged with another language scores"
         " 0, logged as `rewards/code_execution/wrong_language`",
         tasks=("code",),
