@@ -133,7 +133,8 @@ REWARDS: tuple[Reward, ...] = (
     Reward(
         "language",
         "verifiers.rules.language:language_consistency_reward",
-        "answer in the prompt's language",
+        "answer in the prompt's language; an answer too short to identify scores None, logged as"
+        " `rewards/language/unidentified`",
         settings=_answer_settings,
         settings_doc=_PREFILL_DOC,
     ),
