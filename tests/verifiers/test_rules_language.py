@@ -149,3 +149,16 @@ def test_an_answer_whose_prose_nothing_identifies_is_read_whole_never_free():
         "</think>```\nprint(5)\n```",
     ]
     assert language_consistency_reward(bare, prompts=[QUESTION["fr"]] * 5) == [1.0] * 5
+
+
+def test_a_short_chinese_answer_is_chinese_not_japanese():
+    """fastText reads short Han-only text as Japanese ("答案是5。" -> ja at 0.52): an honest Chinese answer
+    scored 0 to a Chinese prompt, and the same Chinese answer scored 1.0 to a Japanese prompt (attack).
+    Han without kana is Chinese; Japanese prose writes its particles in kana."""
+    chinese = ["</think>答案是5。", "</think>答案是 $x=5$。", "</think>所以答案是五。"]
+    assert language_consistency_reward(chinese, prompts=[QUESTION["zh"]] * 3) == [1.0] * 3
+    assert language_consistency_reward(chinese, prompts=[QUESTION["ja"]] * 3) == [0.0] * 3
+    # Controls: Japanese (kana) stays Japanese, either way round.
+    japanese = ["</think>結論は5です。", "</think>答えは五です。"]
+    assert language_consistency_reward(japanese, prompts=[QUESTION["ja"]] * 2) == [1.0] * 2
+    assert language_consistency_reward(japanese, prompts=[QUESTION["zh"]] * 2) == [0.0] * 2

@@ -90,11 +90,12 @@ def detect(text: str) -> tuple[str, float] | None:
         return "ko", 1.0
     if script == "kana":
         return "ja", 1.0
+    if script == "han":
+        # Han without kana is Chinese (Japanese prose writes its particles in kana): fastText reads short
+        # Chinese as Japanese ("答案是5。" -> ja at 0.52) or guesses a Latin-script language on 2-3 characters.
+        return "zh", 1.0
     best = _detector().detect(text, model="lite", k=1)[0]
-    lang = best["lang"]
-    if script == "han" and lang not in ("zh", "ja", "wuu", "yue"):
-        lang = "zh"  # Han-only runs: fastText occasionally guesses a Latin-script language on 2-3 characters
-    return _normalise(lang), float(best["score"])
+    return _normalise(best["lang"]), float(best["score"])
 
 
 def _normalise(lang: str) -> str:
