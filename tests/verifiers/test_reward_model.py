@@ -70,8 +70,13 @@ def test_http_server_agrees_with_in_process_scorer(trained_rm):
         rows = preferences.load()[:12]
         prompts = [[{"role": "user", "content": r["prompt"]}] for r in rows]
         completions = [[{"role": "assistant", "content": "thinking</think>" + r["chosen"]}] for r in rows]
-        local = RewardModelScorer(str(trained_rm[0]), max_length=128).score(prompts, completions)
-        assert remote.score(prompts, completions) == pytest.approx(local, abs=1e-4)
+        local = RewardModelScorer(str(trained_rm[0]), max_length=128)
+        assert remote.score(prompts, completions) == pytest.approx(
+            local.score(prompts, completions), abs=1e-4
+        )
+        # The server says which rows it read cut, as the in-process scorer does.
+        pair = [prompts[0]] * 2, ["</think>Canberra.", "</think>" + "Background. " * 100]
+        assert remote.score_and_cut(*pair)[1] == local.score_and_cut(*pair)[1] == [False, True]
 
 
 def test_reward_function_normalises_per_prompt_group(trained_rm):
@@ -83,6 +88,28 @@ def test_reward_function_normalises_per_prompt_group(trained_rm):
     got = reward(completions, prompts=prompts)
     assert got[0] == pytest.approx(-got[1]) and abs(got[0]) == pytest.approx(1.0)
     assert sum(got[2:]) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_an_answer_too_long_to_read_with_its_question_earns_nothing(trained_rm):
+    """Attack: a prompt and answer longer than the model reads are cut from the left, so a long answer was
+    scored without its question (the same score whatever was asked) and could earn the group's top reward
+    for text that answers nothing. It now scores below every answer its group's model read whole."""
+    scorer = RewardModelScorer(str(trained_rm[0]))
+    long_answer = "</think>" + "Here is a careful, well organised and helpful answer. " * 60
+    one, other = scorer.score(
+        ["What is the capital of Australia?", "How do magnets work?"], [long_answer] * 2
+    )
+    assert one == pytest.approx(other, abs=1e-5)  # the question was never read
+    failures.drain_notes()
+    reward = make_reward_function(str(trained_rm[0]), batch_size=4, normalize=True)
+    prompt = "What is the capital of Australia?"
+    honest = ["</think>The capital of Australia is Canberra.", "</think>It is Sydney, I think."]
+    got = reward([*honest, long_answer], prompts=[prompt] * 3)
+    assert got[2] == min(got[:2]) - 1.0
+    assert failures.drain_notes() == {("reward_model", "too_long"): 1}
+    # Control: the two answers read whole are scored among themselves, as without the long one.
+    assert got[:2] == reward(honest, prompts=[prompt] * 2)
+    assert failures.drain_notes() == {}
 
 
 def test_normalize_by_group_z_scores_within_each_prompt():

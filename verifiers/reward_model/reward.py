@@ -75,7 +75,8 @@ def make_reward_function(
 
     Only completions with a final answer (`verifiers.completion.final_answer`) reach the model; one that
     never closed its thinking is scored below every answer in its group (`score_unanswered`), never by
-    whatever the model makes of its reasoning.
+    whatever the model makes of its reasoning. So is one whose prompt and answer are longer than the model
+    reads (`max_length`, counted as `too_long`): cut, it would be judged without its question.
     """
     state: dict[str, RewardModelScorer] = {}
     lock = threading.Lock()
@@ -91,11 +92,13 @@ def make_reward_function(
                         state["scorer"] = RewardModelScorer(
                             path_or_url, batch_size=batch_size, revision=revision
                         )
-                got = state["scorer"].score(
+                got, cut = state["scorer"].score_and_cut(
                     [prompts[i] for i in answered], [completions[i] for i in answered]
                 )
-                for i, s in zip(answered, got, strict=True):
-                    scores[i] = s
+                for i, s, c in zip(answered, got, cut, strict=True):
+                    scores[i] = None if c else s
+                if any(cut):
+                    failures.note("reward_model", "too_long", sum(cut))
         except Exception as e:  # server down, model missing, OOM: None (counted), never a silent 0
             failures.record("reward_model", f"{path_or_url}: {type(e).__name__}: {e}", len(completions))
             return [None] * len(completions)

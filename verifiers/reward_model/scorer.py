@@ -162,15 +162,23 @@ class RewardModelScorer:
 
     def score(self, prompts: Sequence[Any] | None, completions: Sequence[Any]) -> list[float]:
         """One scalar per completion, for its final answer given its prompt. Raises on any failure."""
+        return self.score_and_cut(prompts, completions)[0]
+
+    def score_and_cut(
+        self, prompts: Sequence[Any] | None, completions: Sequence[Any]
+    ) -> tuple[list[float], list[bool]]:
+        """`score`, and for each row whether its text was longer than `max_length` and so read cut (from
+        the left: the start of the prompt, or all of it, unread). Raises on any failure."""
         prompts = list(prompts) if prompts is not None else [None] * len(completions)
         if len(prompts) != len(completions):
             raise ValueError(f"{len(prompts)} prompts for {len(completions)} completions")
         if not completions:
-            return []
+            return [], []
         if self._client is not None:
             return self._score_http(prompts, list(completions))
         texts = [render(self.tokenizer, p, c) for p, c in zip(prompts, completions, strict=True)]
-        return self.score_texts(texts)
+        lengths = [len(ids) for ids in encode(self.tokenizer, texts, 10**9, padding=False)["input_ids"]]
+        return self.score_texts(texts), [n > self.max_length for n in lengths]
 
     def score_texts(self, texts: list[str]) -> list[float]:
         """Scores for already-rendered texts, in batches of `batch_size`."""
@@ -184,16 +192,17 @@ class RewardModelScorer:
                 out.extend(self.model(**batch).logits[:, 0].float().cpu().tolist())
         return out
 
-    def _score_http(self, prompts: list, completions: list) -> list[float]:
+    def _score_http(self, prompts: list, completions: list) -> tuple[list[float], list[bool]]:
         assert self._client is not None  # only called for a URL
         reply = self._client.post(
             "/score", json={"prompts": prompts, "completions": completions}, headers=auth_headers()
         )
         reply.raise_for_status()
-        scores = reply.json()["scores"]
-        if len(scores) != len(completions):
+        body = reply.json()
+        scores, cut = body["scores"], body.get("cut") or [False] * len(completions)
+        if len(scores) != len(completions) or len(cut) != len(completions):
             raise ValueError(f"reward-model server returned {len(scores)} scores for {len(completions)} rows")
-        return [float(s) for s in scores]
+        return [float(s) for s in scores], [bool(c) for c in cut]
 
     def health(self) -> dict:
         """The server's /health body (URL scorers) or this process's model and device."""

@@ -2,7 +2,8 @@
 nodes score through `RewardModelScorer("http://host:port")`.
 
     GET  /health -> {"status": "ok", "model": ..., "device": ...}
-    POST /score  {"prompts": [str | messages], "completions": [str | messages]} -> {"scores": [float]}
+    POST /score  {"prompts": [str | messages], "completions": [str | messages]}
+                 -> {"scores": [float], "cut": [bool]}
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class ScoreRequest(BaseModel):
 
 class ScoreResponse(BaseModel):
     scores: list[float]
+    cut: list[bool]  # the row's text was longer than --max-length: read without the start of its prompt
 
 
 def create_app(scorer: RewardModelScorer) -> FastAPI:
@@ -42,7 +44,8 @@ def create_app(scorer: RewardModelScorer) -> FastAPI:
             raise HTTPException(
                 422, f"{len(request.prompts)} prompts for {len(request.completions)} completions"
             )
-        return ScoreResponse(scores=scorer.score(request.prompts, request.completions))
+        scores, cut = scorer.score_and_cut(request.prompts, request.completions)
+        return ScoreResponse(scores=scores, cut=cut)
 
     return app
 
