@@ -156,7 +156,9 @@ REWARDS: tuple[Reward, ...] = (
     Reward(
         "reward_model",
         "verifiers.reward_model:make_reward_function",
-        "a reward model on the text after `</think>`, in-process or over HTTP, normalised per prompt group",
+        "a reward model on the text after `</think>`, in-process or over HTTP, normalised per prompt group;"
+        " a row too long to read with its question scores below its group, logged as"
+        " `rewards/reward_model/too_long`",
         # Only prompts no verifier can judge. On math/code/ifeval/tool rows its group-normalised score
         # (unit variance) would outweigh and contradict the 0/1 verdict; DeepSeek-R1 likewise keeps
         # rule-based rewards for reasoning data and a reward model for general data only.
