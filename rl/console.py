@@ -5,6 +5,8 @@
   every filter change, `catch_warnings` included, clears; the display is de-duplicated instead);
   transformers' weight-loading reports and bars and datasets' per-map bars are off. Warnings of our own
   (`rl.*`, `verifiers.*`, `sandbox.*`) are untouched: a reward that cannot score still says so.
+- `error`: every command's user-facing error, one line to stderr as `error: <what is wrong>: <what to
+  do>`, so they read alike and a script can grep them.
 - `completion_tables`: TRL prints a table of sample completions at every logged step when
   `log_completions` is on (thousands of lines in a short run); here it prints every N steps only, and
   never when N is 0. The wandb table and parquet files TRL writes beside it are not affected.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -104,3 +107,10 @@ def completion_tables(every: int) -> None:
 
     every_n_steps.every = every  # type: ignore[attr-defined]
     grpo_trainer.print_prompt_completions_sample = every_n_steps
+
+
+def error(message: object, code: int = 2) -> int:
+    """Print `error: message` to stderr and return `code` (2: fix the input, 1: the work failed), for
+    `return error(...)` in a command's main."""
+    print(f"error: {message}", file=sys.stderr)
+    return code

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rl.console import error
 from rl.filters import MIN_REFERENCE_PASS_RATE, DataReport, prompt_budget
 from rl.recipe import Recipe, RecipeError, load_recipe
 
@@ -46,7 +47,15 @@ def use_local_copies(recipe: Recipe, root: Path) -> dict[str, str]:
 def load_tokenizer(recipe: Recipe, path: str | None) -> Any:
     from transformers import AutoTokenizer
 
+    from rl.pins import ModelNotFoundError, locate_model
+
     name = path or recipe.model_path
+    try:
+        locate_model(
+            name, None if path else recipe.model.revision, "--tokenizer" if path else "model.name_or_path"
+        )
+    except ModelNotFoundError as e:
+        raise RecipeError(str(e), key=None if path else "model.name_or_path") from None
     try:
         return AutoTokenizer.from_pretrained(name, revision=None if path else recipe.model.revision)
     except (OSError, ValueError) as e:
@@ -180,8 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             order_seed=recipe.training_seed,
         )
     except (RecipeError, ValueError, FileNotFoundError) as e:  # DataError and DecontamError are ValueErrors
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return error(e)
     rows = train if evaluation is None else _concat(train, evaluation)
     if args.check_references:
         check_references(rows, recipe, report)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from rl import pass_rates
+from rl.console import error
 from rl.pass_rates import sampling_settings
 from rl.pins import model_argument
 from rl.recipe import Recipe, RecipeError, load_recipe
@@ -144,19 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         recipe = load_recipe(args.recipe, args.overrides)
     except RecipeError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return error(e)
     if args.samples < 2:
-        print(
-            "error: --samples must be at least 2 (a pass rate from one sample says nothing about spread)",
-            file=sys.stderr,
-        )
-        return 2
+        return error("--samples must be at least 2 (a pass rate from one sample says nothing about spread)")
     try:
         model = model_argument(args.model)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return error(e)
     out = args.out or Path(recipe.data.pass_rates or recipe.run_dir / "pass_rates.jsonl")
     measured: dict[str, Any] = {}
     records = estimate(recipe, model, args.samples, args.limit, args.seed, args.batch_size, measured)
