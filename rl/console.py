@@ -7,6 +7,9 @@
   (`rl.*`, `verifiers.*`, `sandbox.*`) are untouched: a reward that cannot score still says so.
 - `error`: every command's user-facing error, one line to stderr as `error: <what is wrong>: <what to
   do>`, so they read alike and a script can grep them.
+- `progress`: one bar per phase of a command's long work (loading the sources, scoring references), in
+  place of the libraries' per-step bars that `quiet_libraries` turns off (datasets prints several per
+  source: adapting, dropping, flattening).
 - `completion_tables`: TRL prints a table of sample completions at every logged step when
   `log_completions` is on (thousands of lines in a short run); here it prints every N steps only, and
   never when N is 0. The wandb table and parquet files TRL writes beside it are not affected.
@@ -82,6 +85,14 @@ class _AtLeast(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.levelno >= self.level
+
+
+def progress(desc: str, total: int, unit: str, enabled: bool = True) -> Any:
+    """A tqdm bar for one phase, used as a context manager (closed on an error too, so the error's line is
+    its own); `update(n)` as items finish. `enabled=False`: the same object, silent."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, mininterval=1.0, dynamic_ncols=True, disable=not enabled)
 
 
 def default_table_every(cuda: bool) -> int:
