@@ -83,6 +83,10 @@ def locate_model(name: str, revision: str | None = None, what: str = "--model") 
         raise ModelNotFoundError(f"{what} {name}: the hub has no revision {revision}") from None
     except HfHubHTTPError:
         return name  # the hub answered; the loader reports what it said
+    except ValueError as e:  # HFValidationError: no hub id can be spelled so
+        raise ModelNotFoundError(
+            f"{what} {name} is neither a directory here nor a hub id ({e}): check the path"
+        ) from None
     except Exception as e:  # no network: the HTTP client's connection errors have no common base with OSError
         raise ModelNotFoundError(
             f"{what} {name} is neither a directory here nor a hub model available offline (not in the HF "

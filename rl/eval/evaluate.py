@@ -362,16 +362,16 @@ def main(argv: list[str] | None = None) -> int:
         return error("--samples must be at least 1")
     if args.out and len(args.model) > 1:
         return error("--out names one report; with several --model paths each goes to <model>/eval/")
-    # Every model is found and the data is loaded before any model loads: a typo fails in seconds.
-    try:
-        loads = {model: model_argument(model) for model in args.model}
-    except ValueError as e:
-        return error(e)
+    # The data, then every model's name, before any model loads: a missing dataset or a typo fails in seconds.
     rows, errors = load_suites(suites, args.limit)
     for message in errors.values():
         error(message)
     if not rows:
         return 2
+    try:
+        loads = {model: model_argument(model) for model in args.model}
+    except ValueError as e:
+        return error(e)
     reports, failed = {}, []
     for model in args.model:
         out = args.out or default_out(model)
