@@ -22,6 +22,7 @@ import re
 from typing import Any
 
 from sandbox.formats import SUPPORTED_LANGUAGES, parse_literal, row_language, row_to_tests
+from verifiers.code import program_block
 
 DROP_KEY = "_drop"  # a temporary column: the reason a row is dropped, None when kept
 
@@ -101,16 +102,17 @@ def answers_nothing(tests: dict[str, Any]) -> bool:
     return all(not str(c.get("output", "")).strip() for c in cases)
 
 
-_FENCE = re.compile(r"```[ \t]*[\w+#-]*[^\n]*\n.*?```", re.S)
-
-
 def reference_program(solution: str | None, language: str = "python") -> str | None:
-    """A reference solution as the fenced block a completion ends with: its own last fenced block (with
-    its language tag), or the text fenced as `language` when it has none."""
+    """A reference solution as the fenced block a completion ends with: the block the code reward would
+    take as its program (`verifiers.code.program_block`, with its tag), or the text fenced as `language`
+    when it has no fenced block."""
     if not solution or not solution.strip():
         return None
-    blocks = _FENCE.findall(solution)
-    return blocks[-1] if blocks else f"```{language}\n{solution}\n```"
+    block = program_block(solution)
+    if block is None:
+        return f"```{language}\n{solution}\n```"
+    tag, _, code = block
+    return f"```{tag}\n{code}```"
 
 
 # ---------------------------------------------------------------------------------------------- tools

@@ -111,7 +111,8 @@ REWARDS: tuple[Reward, ...] = (
     Reward(
         "code_execution",
         "verifiers.code:code_reward",
-        "the last fenced program after `</think>`, judged by the sandbox in the row's language (Python, C++,"
+        "the last fenced program after `</think>` (an output block, tagged `text`, `output`, `console` or untagged,"
+        " after a tagged program is not the program), judged by the sandbox in the row's language (Python, C++,"
         " Rust, JavaScript; binary, fraction or Codeforces-style); a block tagged with another language scores"
         " 0, logged as `rewards/code_execution/wrong_language`",
         tasks=("code",),
@@ -132,7 +133,8 @@ REWARDS: tuple[Reward, ...] = (
     Reward(
         "language",
         "verifiers.rules.language:language_consistency_reward",
-        "answer in the prompt's language",
+        "answer in the prompt's language; an answer too short to identify scores None, logged as"
+        " `rewards/language/unidentified`",
         settings=_answer_settings,
         settings_doc=_PREFILL_DOC,
     ),

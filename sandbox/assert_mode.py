@@ -3,7 +3,9 @@
 The program runs in one process (the slot's uid) and serves calls; check() runs in another (a second
 uid, not dumpable), calling the program's functions through a socket. Values cross as tagged JSON of
 builtin types only, so nothing the program does (exiting early, patching builtins, walking frames,
-writing to any descriptor) can make check() return in the checker's process.
+writing to any descriptor) can make check() return in the checker's process. The program works on
+copies of check()'s arguments, so a test of an in-place change cannot pass: no dataset the project uses
+has one (docs/http-api.md says which were checked).
 """
 
 from __future__ import annotations
@@ -20,15 +22,42 @@ from sandbox.framing import read_fd, write_fd
 PRISTINE_BUILTINS = tuple(vars(builtins).items())  # taken before any program runs
 _PLAIN_SCALARS = (bool, int, float, complex, str, bytes, type(None))
 Report = Callable[..., None]
+# What a class is, read through `type`'s own descriptors (bound here, before any program runs): a metaclass
+# can fake `__module__` or `__flags__` as attributes of its classes, never what these return.
+_FLAGS = type.__dict__["__flags__"].__get__
+_MODULE = type.__dict__["__module__"].__get__
+_NAME = type.__dict__["__name__"].__get__
+_MRO = type.__dict__["__mro__"].__get__
+_TYPE_ATTRIBUTE = type.__getattribute__
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: every class a `class` statement or `type()` makes has it
+_NUMPY_BASES = (("numpy", "ndarray"), ("numpy", "generic"))
+
+
+def _is_numpy(t: type) -> bool:
+    """Whether `t` is exactly one of numpy's own array or scalar types (`ndarray`, `int64`, `bool`, ...).
+
+    numpy defines those in C: they are static, immutable types (no program can set their `tolist`), while
+    every class a program writes is a heap type, whatever it calls itself. Subclasses of `ndarray`
+    (`np.matrix`, masked arrays, a program's own) are heap types too, and so are not numpy values here.
+    """
+    if type(t) is not type or _FLAGS(t) & _HEAPTYPE or _MODULE(t) != "numpy":
+        return False
+    return any((_MODULE(b), _NAME(b)) in _NUMPY_BASES for b in _MRO(t))
 
 
 def plain(value: Any, depth: int = 0) -> Any:
-    """Rebuild a returned value from builtin types only, so no method of the program's can lie."""
+    """Rebuild a returned value from builtin types only, so no method of the program's can lie.
+
+    numpy's own arrays and scalars become their natural value, `tolist()` (an `int64` is an int, a
+    `numpy.bool` a bool, an array nested lists), taken through numpy's C method, never the value's own.
+    """
     if depth > 100:
         raise TypeError("returned value nests too deeply")
     t = type(value)
     if t in _PLAIN_SCALARS:
         return value
+    if _is_numpy(t):
+        return plain(_TYPE_ATTRIBUTE(t, "tolist")(value), depth + 1)
     scalars: tuple[tuple[type, Callable[[Any], Any]], ...] = (
         (int, int.__int__),
         (float, float.__float__),

@@ -28,7 +28,10 @@ from sandbox.namespaces import prctl, unshare
 from sandbox.runners import RUNNERS, Report
 
 SETUP_FAILED = 121  # the child's exit status when confining itself failed (the worker trusts `ready`)
-ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+# One thread for numeric libraries: OpenBLAS/OpenMP start one per core on import, and the process limit
+# counts threads, so on a many-core node an honest numpy program would fail (or spend its memory on stacks).
+_ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", **_ONE_THREAD}
 # Descriptors a child keeps, renumbered from 0 in this order (those it has).
 _KEEP = ("stdin", "out", "err", "status", "rpc", "test", "ready")
 

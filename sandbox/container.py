@@ -35,6 +35,10 @@ LOCAL_BASE = "open-qwq/sandbox-base:bookworm-toolchains"  # python3 and the judg
 LABEL = "open-qwq.sandbox"
 CACHE = Path(os.environ.get("SANDBOX_CACHE", Path.home() / ".cache" / "open-qwq"))
 _SERVER_DISTS = ("fastapi", "uvicorn", "pydantic")
+# Libraries judged Python programs may import, as `serve` offers them from its own environment: copied
+# into the image beside its interpreter (under /usr, which every slot keeps visible; see the Dockerfile).
+# Contest and LeetCode-style Python uses numpy.
+PROGRAM_DISTS = ("numpy",)
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -160,17 +164,22 @@ def _stage_context(dest: Path) -> None:
     shutil.copytree(
         _PACKAGE, dest / "sandbox", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "Dockerfile")
     )
-    deps = dest / "deps"
-    deps.mkdir()
-    for dist in _requirements(_SERVER_DISTS):
+    _copy_dists(_SERVER_DISTS, dest / "deps")
+    _copy_dists(PROGRAM_DISTS, dest / "programs")
+
+
+def _copy_dists(names: tuple[str, ...], into: Path) -> None:
+    """The installed files of these distributions and their requirements, laid out as in site-packages."""
+    into.mkdir()
+    for dist in _requirements(names):
         for f in dist.files or []:
             rel = str(f)
             if rel.startswith("..") or "__pycache__" in rel or rel.endswith(".pyc"):
                 continue
             src = Path(str(dist.locate_file(f)))
             if src.is_file():
-                (deps / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, deps / rel)
+                (into / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, into / rel)
 
 
 def source_hash() -> str:
@@ -178,9 +187,9 @@ def source_hash() -> str:
     import hashlib
 
     h = hashlib.sha256()
-    for f in sorted(_PACKAGE.glob("*")):
-        if f.is_file() and f.suffix in (".py", ""):
-            h.update(f.name.encode() + f.read_bytes())
+    for f in sorted(_PACKAGE.rglob("*")):  # subpackages too: sandbox/runners/ runs every program
+        if f.is_file() and f.suffix in (".py", "") and "__pycache__" not in f.parts:
+            h.update(str(f.relative_to(_PACKAGE)).encode() + f.read_bytes())
     return h.hexdigest()[:16]
 
 

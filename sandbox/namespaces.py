@@ -26,6 +26,7 @@ SCRATCH = "/tmp"
 # The only top-level directories a program sees.
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 VISIBLE = (*SYSTEM_DIRS, "/dev", "/proc", "/sys", SCRATCH)
+PROC_OPTIONS = "hidepid=2"  # a program sees only its own uid's processes
 
 
 def mount(src: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
@@ -59,8 +60,17 @@ def own_pid_namespace() -> bool:
     An ordinary user gets the PID namespace inside a user namespace of its own that maps only its own
     uid and gid; the slot then gives up every capability that namespace lent it. Not when the process
     holds capabilities on the host: they would stop applying there (`_host_capabilities`).
+
+    A PID namespace needs a /proc of its own, which only a mount namespace can give (root's is `enter`'s):
+    with the host's /proc a program's pids would name other processes there (`os.getppid()` is 1, the
+    host's init). So where a mount namespace is refused, the slot takes no PID namespace either.
     """
     root = os.geteuid() == 0
+    if root and not _own_proc_works():
+        log.warning(
+            "no PID namespace (no mount namespace for its /proc): a slot killed mid-execution may leave processes"
+        )
+        return False
     if not root and _host_capabilities():
         log.warning("no PID namespace: this process holds host capabilities a user namespace would void")
         return False
@@ -113,6 +123,38 @@ def _own_proc() -> None:
     unshare(sc.CLONE_NEWNS)
     mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
     mount("proc", "/proc", "proc", sc.MS_NOSUID | sc.MS_NODEV)
+
+
+def _own_proc_works() -> bool:
+    """As root: enter a PID namespace, then `enter`'s namespaces, and mount a /proc there, in throwaway
+    children first (once the slot has entered a PID namespace, it cannot leave it)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            unshare(sc.CLONE_NEWPID)
+            init = os.fork()
+            if init == 0:
+                try:
+                    unshare(sc.CLONE_NEWNS | sc.CLONE_NEWNET | sc.CLONE_NEWIPC | sc.CLONE_NEWUTS)
+                    mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
+                    mount("proc", "/proc", "proc", sc.MS_NOSUID | sc.MS_NODEV, PROC_OPTIONS)
+                    os._exit(0 if os.readlink("/proc/self") == "1" else 1)
+                except BaseException:  # noqa: BLE001 - any failure means no
+                    os._exit(1)
+            _, status = os.waitpid(init, 0)
+            os._exit(os.waitstatus_to_exitcode(status))
+        except BaseException:  # noqa: BLE001 - any failure means no
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def proc_is_own() -> bool:
+    """Whether this process's /proc is its PID namespace's (its own pid names it there)."""
+    try:
+        return os.readlink("/proc/self") == str(os.getpid())
+    except OSError:
+        return False
 
 
 def _user_namespace_works() -> bool:
@@ -199,7 +241,7 @@ def enter(scratch_mb: int) -> bool:
     # outside the per-execution one: programs get no mqueue fs (mq_open still works, per execution).
     while os.path.ismount("/dev/mqueue") and _LIBC.umount2(b"/dev/mqueue", sc.MNT_DETACH) == 0:
         pass
-    with contextlib.suppress(OSError):
-        mount("proc", "/proc", "proc", sc.MS_NOSUID | sc.MS_NODEV, "hidepid=2")
+    with contextlib.suppress(OSError):  # the slot's PID namespace needs it (`sandbox.worker` checks)
+        mount("proc", "/proc", "proc", sc.MS_NOSUID | sc.MS_NODEV, PROC_OPTIONS)
     os.chdir("/")
     return True

@@ -80,6 +80,8 @@ class Worker:
         else:
             self.level = Level.SECCOMP
             self.uid = None
+        if self.pid_namespace and not namespaces.proc_is_own():  # its pids would name others' processes
+            raise RuntimeError("the slot's PID namespace has no /proc of its own: refusing to serve")
         if os.geteuid() == 0:
             cgroups.private_mounts(self.level.has_namespaces)
             try:

@@ -1,6 +1,7 @@
 """Code reward: run each completion's final program against its tests in the sandbox server.
 
-`code_reward` is a TRL reward function. It extracts the last fenced code block after `</think>`, sends
+`code_reward` is a TRL reward function. It extracts the program, the last fenced code block after `</think>`
+(an example-output block is not a code block: see below), sends
 the programs in batches to `/judge_batch` on the sandbox server(s) at `sandbox_url` (the recipe's
 `sandbox.url`, which rl.rewards binds; used on its own, the SANDBOX_URL environment variable), comma-separated
 (a batch goes to each in turn), retries server errors on the next server, and scores:
@@ -14,11 +15,28 @@ Rows without tests return None (not code rows). Rows the sandbox could not judge
 counted with `verifiers.failures.record`, never scored 0.0. A completion with no code block in its final
 answer scores 0.0, as does one that never closed its thinking (`verifiers.completion`).
 
+Which block is the program (`program_block`): the final answer's last fenced code block, where a block
+that shows output is not a code block. Blocks rank by their tag, and the last block of the highest rank
+present is the program (blank blocks are skipped):
+
+1. tagged with a programming language (```python, ```cpp, ```rust, ```js, ```java, ...: any spelling
+   `sandbox.languages.canonical_language` knows, and the other languages listed below);
+2. untagged (```);
+3. tagged with anything else: output and data (```text, ```output, ```console, ```plaintext, ```json),
+   shells and terminals (```bash, ```sh, ```shell: how the program is run, not the program).
+
+So an example-output block after a tagged program (```text, ```output, ```console or an untagged block)
+is never what is judged, and a later block of a lower rank can never displace the program: a right program
+in ```text after a wrong one in ```python is not looked at. The choice reads only tags and order, never the
+content or a test, so every answer has exactly one program judged. Write the program in a tagged block: an
+untagged program followed by untagged output is judged on the output.
+
 Languages: a row asks for the language in its tests' `language` (else its `language` column, else
-Python); the program is judged in that language. A fenced block tagged with another language (```cpp
+Python); the program is judged in that language. A program tagged with another language (```cpp
 for a Rust row, ```python for a C++ row) scores 0.0 without being run, and is counted
 (`verifiers.failures.note`, logged as `rewards/<name>/wrong_language`) so the drift can be watched.
-An untagged block, or one tagged with no language (```text), is judged in the row's language.
+A program taken from an untagged block, or from one whose tag names no language (```text), is judged
+in the row's language.
 """
 
 from __future__ import annotations
@@ -51,8 +69,10 @@ _rr = int(os.environ.get("LOCAL_RANK", "0") or 0)
 _rr_lock = threading.Lock()
 
 
-# Fence tags that name a programming language the sandbox does not judge: a block so tagged is in another
-# language than any row asks for. Other tags (text, output, console...) say nothing about the language.
+# Fence tags that name a programming language the sandbox does not judge: a block so tagged is a program in
+# another language than any row asks for. Other tags (text, output, console...) say nothing about the
+# language, and neither do shells (bash, sh, shell, zsh, powershell): a shell block shows how a program
+# is run, so it is not the program (`program_block`).
 _OTHER_LANGUAGES = frozenset(
     [
         "c",
@@ -76,11 +96,6 @@ _OTHER_LANGUAGES = frozenset(
         "pascal",
         "perl",
         "lua",
-        "bash",
-        "sh",
-        "shell",
-        "zsh",
-        "powershell",
         "r",
         "julia",
         "ocaml",
@@ -104,24 +119,40 @@ _OTHER_LANGUAGES = frozenset(
 )
 
 
+_PROGRAM, _UNTAGGED, _OTHER = 2, 1, 0  # how surely a fenced block is the program, by its tag
+
+
+def program_block(text: str) -> tuple[str, str | None, str] | None:
+    """The fenced block of `text` that is the program (the module docstring's rule): its tag as written,
+    the language that tag names (canonical; None when it names none) and its code; None when no fenced
+    block has any code."""
+    best: tuple[int, str, str | None, str] | None = None
+    for tag, code in _FENCE.findall(text):
+        if not code.strip():
+            continue
+        language = canonical_language(tag) if tag else None
+        if language in SUPPORTED_LANGUAGES or language in _OTHER_LANGUAGES:
+            rank = _PROGRAM
+        else:
+            rank, language = (_OTHER if tag else _UNTAGGED), None
+        if best is None or rank >= best[0]:  # a later block of the same rank wins
+            best = (rank, tag, language, code)
+    return None if best is None else best[1:]
+
+
 def extract_program(completion: Any, think_prefill: bool = True) -> tuple[str | None, str | None]:
-    """The last fenced code block of the final answer (`verifiers.completion.final_answer`) and the
+    """The program of the final answer (`verifiers.completion.final_answer`, then `program_block`) and the
     language its tag names, canonical (`cpp` for ```c++; None when the tag names none, e.g. ```text or
     no tag); (None, None) when there is no program."""
     answer = final_answer(completion, think_prefill)
     if answer is None:
         return None, None  # the reasoning never finished: there is no final answer
-    blocks = _FENCE.findall(answer)
-    if not blocks or not blocks[-1][1].strip():
-        return None, None
-    tag, code = blocks[-1]
-    language = canonical_language(tag) if tag else None
-    named = language in SUPPORTED_LANGUAGES or language in _OTHER_LANGUAGES
-    return (language if named else None), code
+    block = program_block(answer)
+    return (None, None) if block is None else block[1:]
 
 
 def extract_code(completion: Any, think_prefill: bool = True) -> str | None:
-    """The last fenced code block of the final answer (`verifiers.completion.final_answer`), or None."""
+    """The program of the final answer (`extract_program`), or None."""
     return extract_program(completion, think_prefill)[1]
 
 

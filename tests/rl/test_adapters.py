@@ -11,6 +11,7 @@ from rl.adapters import (
     MATH_INSTRUCTION,
     parse_options,
     reference_completion,
+    reference_program,
     rlvr_ifeval,
     xlam_tool_schema,
     xlam_type,
@@ -190,3 +191,10 @@ def test_a_code_row_whose_answer_has_no_json_form_is_unreadable_not_a_crash_of_t
     assert adapt_code(row)[DROP_KEY] == "unreadable: TypeError"
     listed = {"verification_info": str({"language": "python", "test_cases": [{**case, "output": "[1, 2]"}]})}
     assert adapt_code(listed)[DROP_KEY] is None  # control: the same row with a list answer is kept
+
+
+def test_a_reference_solution_is_judged_on_its_program_not_its_example_output():
+    """--check-references takes the block the code reward would take (verifiers.code.program_block)."""
+    solution = "Read both.\n```python\nprint(sum(map(int, input().split())))\n```\nOutput:\n```\n5\n```\n"
+    assert reference_program(solution) == "```python\nprint(sum(map(int, input().split())))\n```"
+    assert reference_program("print(1)", "cpp") == "```cpp\nprint(1)\n```"  # no block: fenced as the row's

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from verifiers import failures
-from verifiers.code import code_reward, extract_code
+from verifiers.code import code_reward, extract_code, extract_program
 
 SUM = json.dumps(
     {"mode": "stdio", "tests": [{"input": "2 3\n", "output": "5\n"}, {"input": "1 1\n", "output": "2\n"}]}
@@ -31,6 +31,60 @@ def test_extract_takes_the_last_block_after_think():
 def test_extract_ignores_blocks_inside_unfinished_reasoning():
     assert extract_code("<think>```python\nprint(1)\n```") is None
     assert extract_code("no code at all") is None
+
+
+RIGHT = "a, b = map(int, input().split())\nprint(a + b)\n"
+WRONG = "a, b = map(int, input().split())\nprint(a - b)\n"
+
+
+def _answer(*blocks: tuple[str, str]) -> str:
+    """A completion whose final answer is these fenced blocks (tag, body), in order, with prose between."""
+    fenced = "\n\nFor example:\n\n".join(f"```{tag}\n{body}```" for tag, body in blocks)
+    return f"<think>add them</think>\nHere is the program.\n\n{fenced}\n"
+
+
+EXAMPLE_OUTPUTS = {
+    "text": ("text", "5\n"),
+    "output": ("output", "5\n"),
+    "console": ("console", "$ python3 solution.py\n2 3\n5\n"),
+    "untagged": ("", "5\n"),
+    "shell": ("bash", "echo '2 3' | python3 solution.py\n"),
+    "plaintext": ("plaintext", "Input: 2 3\nOutput: 5\n"),
+}
+
+
+@pytest.mark.parametrize("shown", list(EXAMPLE_OUTPUTS))
+def test_control_an_example_output_after_the_program_is_not_what_is_judged(sandbox_env, shown):
+    """An honest answer: the program, then what it prints. The program is judged, not the output."""
+    answer = _answer(("python", RIGHT), EXAMPLE_OUTPUTS[shown])
+    assert extract_code(answer) == RIGHT
+    assert code_reward([answer], [SUM]) == [1.0]
+
+
+def test_the_program_is_the_last_language_tagged_block_else_untagged_else_any():
+    assert extract_program(_answer(("py", "print(1)\n"), ("", "print(2)\n"))) == ("python", "print(1)\n")
+    assert extract_program(_answer(("", "print(1)\n"), ("text", "print(2)\n"))) == (None, "print(1)\n")
+    assert extract_program(_answer(("text", "print(2)\n"))) == (None, "print(2)\n")  # the only block
+    assert extract_program(_answer(("c++", "int main(){}\n"), ("output", "0\n"))) == ("cpp", "int main(){}\n")
+    assert extract_program(_answer(("python", "print(1)\n"), ("python", "  \n"))) == ("python", "print(1)\n")
+
+
+WRONG_THEN_RIGHT = {
+    "right, then wrong in python": [("python", RIGHT), ("python", WRONG)],
+    "wrong in python, then right as text": [("python", WRONG), ("text", RIGHT)],
+    "wrong in python, then right untagged": [("python", WRONG), ("", RIGHT)],
+    "wrong in python, then right as output": [("python", WRONG), ("output", RIGHT)],
+    "wrong in python, then right as a shell block": [("python", WRONG), ("sh", RIGHT)],
+    "right as text, then wrong untagged": [("text", RIGHT), ("", WRONG)],
+    "wrong in python, then the expected output": [("python", WRONG), ("text", "5\n")],
+}
+
+
+@pytest.mark.parametrize("name", list(WRONG_THEN_RIGHT))
+def test_attack_a_block_of_a_lower_rank_never_displaces_the_program(sandbox_env, name):
+    """Attack: the rule reads tags and order only, so the policy cannot hedge with a second program in
+    an output-looking block, or put its answer's expected output where a program would be judged."""
+    assert code_reward([_answer(*WRONG_THEN_RIGHT[name])], [SUM]) == [0.0], name
 
 
 def test_scores_binary_fraction_and_codeforces(sandbox_env):

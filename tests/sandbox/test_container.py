@@ -82,6 +82,19 @@ def test_humaneval_canonical_solutions_pass_in_containers_spread_over_replicas(r
     assert len(rewards) == 164 and set(rewards) == {1.0}
 
 
+def test_programs_may_import_numpy_in_the_container_as_under_serve(replicas):
+    """An honest numpy answer scored 0 in containers (no numpy there) while `serve` judged it right."""
+    code = "import numpy as np\ndef f(xs):\n    return np.array(xs).cumsum(), np.int64(len(xs))"
+    body = {
+        "code": code,
+        "mode": "function",
+        "fn_name": "f",
+        "tests": [{"input": [[1, 2, 3]], "output": [[1, 3, 6], 3]}],
+    }
+    with client(replicas[0]) as c:
+        assert c.post("/judge", json=body).json()["verdicts"] == ["accepted"]
+
+
 @pytest.mark.parametrize(
     ("code", "limits", "verdict"),
     [
@@ -179,3 +192,17 @@ def test_issue_14_families_hold_in_the_container(replicas):
     with client(url) as c:
         health = c.get("/health").json()
     assert "cgroup" in health["isolation"] and health["serving"] == 2
+
+
+def test_a_change_to_a_runner_rebuilds_the_image(tmp_path, monkeypatch):
+    """The image's tag digests the whole package: a change under sandbox/runners/ (which runs every
+    program) must not leave `up` running an image built from the old runner."""
+    import shutil
+
+    copy = tmp_path / "sandbox"
+    shutil.copytree(container._PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(container, "_PACKAGE", copy)
+    before = container.source_hash()
+    with open(copy / "runners" / "python.py", "a") as f:
+        f.write("\n# changed\n")
+    assert container.source_hash() != before

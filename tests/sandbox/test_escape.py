@@ -43,7 +43,9 @@ def test_the_servers_environment_is_not_reachable(canary_server):
 
 def test_control_programs_get_a_minimal_working_environment(canary_server):
     r = canary_server.post("/run_code", json={"code": READ_ENVIRONMENTS}).json()
-    assert r["run_result"]["stdout"].splitlines()[1] == "['HOME', 'LANG', 'PATH', 'TMPDIR']"
+    assert r["run_result"]["stdout"].splitlines()[1] == (
+        "['HOME', 'LANG', 'MKL_NUM_THREADS', 'OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'PATH', 'TMPDIR']"
+    )
 
 
 NAMESPACE_ROUTES = r"""

@@ -31,5 +31,6 @@ QUESTION = {
     "de": "Kannst du in ein paar Sätzen erklären, warum der Himmel tagsüber blau aussieht?",
     "es": "¿Puedes explicar en pocas frases por qué el cielo se ve azul durante el día?",
     "zh": "请用几句话解释一下为什么白天的天空看起来是蓝色的。",
+    "ja": "昼間の空がなぜ青く見えるのか、いくつかの文で説明してください。",
     "ru": "Объясни, пожалуйста, в нескольких предложениях, почему небо днём голубое.",
 }

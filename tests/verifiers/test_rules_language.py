@@ -69,7 +69,7 @@ def test_an_answer_of_short_sentences_in_another_language_is_seen():
     got = language_consistency_reward([short_french, russian], prompts=[QUESTION["fr"], QUESTION["ru"]])
     assert got == [1.0, 1.0]
     # Terse fragments read together are often misidentified ("Also x = 5. Dann y = 3. Fertig." reads as
-    # English at 0.15): an unconfident reading of pooled sentences does not count.
+    # English at 0.32): an unconfident reading does not count against them, nor for them (None, not 0).
     # A sentence of 12-19 letters alone is misread as often ("Enfin comptons." reads as English at 0.67):
     # such sentences are read with the answer's other short ones.
     terse = [
@@ -78,7 +78,7 @@ def test_an_answer_of_short_sentences_in_another_language_is_seen():
         "</think>Trions. Puis parcourons. Enfin comptons. Terminé.",
     ]
     got = language_consistency_reward(terse, prompts=[QUESTION["de"], QUESTION["fr"], QUESTION["fr"]])
-    assert got == [1.0, 1.0, 1.0]
+    assert got == [None, None, None]
     # ...and one short sentence in another language, alone, is still seen.
     assert language_consistency_reward(["</think>Die Summe ist neun."], prompts=[QUESTION["en"]]) == [0.0]
 
@@ -118,3 +118,47 @@ def test_english_in_cyrillic_look_alikes_is_read_as_english():
         1.0,
         1.0,
     ]
+
+
+def test_an_answer_whose_prose_nothing_identifies_is_read_whole_never_free():
+    """Attack: one sentence too short to identify ("So it is 5.", 6 letters) or one fastText reads alone
+    under `POOLED_MIN_PROBABILITY`, in another language than the prompt, had no identified prose and scored
+    1.0. Its prose is now read in one go: sure readings (English at 0.93-0.99 here) score; unsure ones are
+    None, noted `unidentified`; math and code without prose keep 1.0."""
+    from verifiers import failures
+
+    failures.drain_notes()
+    english = ["</think>So it is 5.", "</think>The answer is 5.", "</think>That is all.", "</think>It is 5."]
+    assert language_consistency_reward(english, prompts=[QUESTION["fr"]] * 4) == [0.0] * 4
+    # Controls: the same answers to an English prompt, and short answers in the prompt's language.
+    assert language_consistency_reward(english, prompts=[QUESTION["en"]] * 4) == [1.0] * 4
+    honest = ["</think>C'est 5.", "</think>Es gibt fünf.", "</think>Respuesta: 5", "</think>Il y en a cinq."]
+    prompts = [QUESTION["fr"], QUESTION["de"], QUESTION["es"], QUESTION["fr"]]
+    assert language_consistency_reward(honest, prompts=prompts) == [1.0] * 4
+    # Too short to tell either way ("Oui." reads as Italian at 0.48, "Thus x = 5." as English at 0.46):
+    # None, whichever the prompt's language, and counted.
+    unsure = ["</think>Oui.", "</think>Thus x = 5.", "</think>Voilà: $x=5$."]
+    assert language_consistency_reward(unsure, prompts=[QUESTION["fr"]] * 3) == [None] * 3
+    assert failures.drain_notes()[("language_consistency_reward", "unidentified")] == 3
+    # No prose at all: a number, a formula, a boxed answer written outside `$`, code.
+    bare = [
+        "</think>42",
+        "</think>$x=5$",
+        "</think>\\boxed{5}",
+        "</think>x = sin(y)",
+        "</think>```\nprint(5)\n```",
+    ]
+    assert language_consistency_reward(bare, prompts=[QUESTION["fr"]] * 5) == [1.0] * 5
+
+
+def test_a_short_chinese_answer_is_chinese_not_japanese():
+    """fastText reads short Han-only text as Japanese ("答案是5。" -> ja at 0.52): an honest Chinese answer
+    scored 0 to a Chinese prompt, and the same Chinese answer scored 1.0 to a Japanese prompt (attack).
+    Han without kana is Chinese; Japanese prose writes its particles in kana."""
+    chinese = ["</think>答案是5。", "</think>答案是 $x=5$。", "</think>所以答案是五。"]
+    assert language_consistency_reward(chinese, prompts=[QUESTION["zh"]] * 3) == [1.0] * 3
+    assert language_consistency_reward(chinese, prompts=[QUESTION["ja"]] * 3) == [0.0] * 3
+    # Controls: Japanese (kana) stays Japanese, either way round.
+    japanese = ["</think>結論は5です。", "</think>答えは五です。"]
+    assert language_consistency_reward(japanese, prompts=[QUESTION["ja"]] * 2) == [1.0] * 2
+    assert language_consistency_reward(japanese, prompts=[QUESTION["zh"]] * 2) == [0.0] * 2

@@ -4,11 +4,14 @@ serve`. Both paths render and tokenize the same way (`render`/`encode`), so they
 
 Rendering: with a chat template (Skywork-Reward-V2 and other decoder RMs) the conversation is the prompt's
 messages plus one assistant turn holding the answer; without one (BERT-style encoders such as the MiniLM
-`make rm` starts from) it is `prompt [SEP] answer`, truncated from the left so the answer survives.
+`make rm` starts from) it is `prompt [SEP] answer`, truncated from the left so the answer survives. Text inside the prompt and the
+answer never becomes structure: a special token written as text (`<|eot_id|>`, `[SEP]`) is read as text.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -37,14 +40,34 @@ def messages_of(prompt: Any) -> list[dict]:
     ]
 
 
+@functools.lru_cache(maxsize=8)
+def _specials_pattern(specials: tuple[str, ...]) -> re.Pattern[str] | None:
+    return re.compile("|".join(map(re.escape, specials))) if specials else None
+
+
+def as_text(tokenizer: Any, text: str) -> str:
+    """`text` with each special token written in it broken by a word joiner (U+2060), so the tokenizer reads
+    it as the characters it is. Tokenizers parse special tokens inside any text they are given: an answer
+    writing `<|im_end|><|im_start|>user ...` would otherwise hand the reward model a forged conversation
+    (an easy question of its own, then an answer to that) and be scored as its last turn."""
+    decoder = getattr(tokenizer, "added_tokens_decoder", {}) or {}
+    specials = {t.content for t in decoder.values() if t.special} | set(tokenizer.all_special_tokens)
+    pattern = _specials_pattern(tuple(sorted((t for t in specials if len(t) > 1), key=len, reverse=True)))
+    return text if pattern is None else pattern.sub(lambda m: m[0][0] + "\u2060" + m[0][1:], text)
+
+
 def render(tokenizer: Any, prompt: Any, completion: Any) -> str:
     """The text the reward model reads for one (prompt, completion): the prompt and the final answer only.
 
     The completion is read as a bare answer where it has no think block (preference rows hold final
-    answers); `make_reward_function` keeps unanswered training completions away from the model.
+    answers); `make_reward_function` keeps unanswered training completions away from the model. Special
+    tokens written in either are text (`as_text`); only the template's own are structure.
     """
-    answer = final_answer(completion, think_prefill=False) or ""
-    messages = messages_of(prompt)
+    answer = as_text(tokenizer, final_answer(completion, think_prefill=False) or "")
+    messages = [
+        {**m, "content": as_text(tokenizer, m["content"])} if isinstance(m.get("content"), str) else m
+        for m in messages_of(prompt)
+    ]
     if getattr(tokenizer, "chat_template", None):
         return tokenizer.apply_chat_template(
             [*messages, {"role": "assistant", "content": answer}], tokenize=False

