@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from rl.console import error
+
 COMMANDS = {
     "train": ("rl.train", "run one stage from a recipe: python -m rl train RECIPE.yaml [key=value ...]"),
     "data": (
@@ -48,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
-        print(f"unknown command {command!r}\n\n{usage()}", file=sys.stderr)
-        return 2
+        print(usage(), file=sys.stderr)
+        return error(f"unknown command {command!r}: choose one of the commands above")
     module_name, _, function = COMMANDS[command][0].partition(":")
     entry = getattr(importlib.import_module(module_name), function or "main")
     return int(entry(rest) or 0)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rl.console import error
 from rl.recipe import Recipe, RecipeError, load_recipe
 
 if TYPE_CHECKING:
@@ -159,14 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             recipe = prepare(args.recipe, args.overrides, args.steps, Path(tmp))
         except RecipeError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+            return error(e)
         if recipe.trainer != "grpo":
-            print(
-                f"error: {args.recipe} is a {recipe.trainer} recipe; the benchmark times GRPO steps",
-                file=sys.stderr,
-            )
-            return 2
+            return error(f"{args.recipe} is a {recipe.trainer} recipe; the benchmark times GRPO steps")
         if any(r.name == "code_execution" for r in recipe.rewards) and not (
             recipe.sandbox.url or os.environ.get("SANDBOX_URL")
         ):

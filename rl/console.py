@@ -5,6 +5,11 @@
   every filter change, `catch_warnings` included, clears; the display is de-duplicated instead);
   transformers' weight-loading reports and bars and datasets' per-map bars are off. Warnings of our own
   (`rl.*`, `verifiers.*`, `sandbox.*`) are untouched: a reward that cannot score still says so.
+- `error`: every command's user-facing error, one line to stderr as `error: <what is wrong>: <what to
+  do>`, so they read alike and a script can grep them.
+- `progress`: one bar per phase of a command's long work (loading the sources, scoring references), in
+  place of the libraries' per-step bars that `quiet_libraries` turns off (datasets prints several per
+  source: adapting, dropping, flattening).
 - `completion_tables`: TRL prints a table of sample completions at every logged step when
   `log_completions` is on (thousands of lines in a short run); here it prints every N steps only, and
   never when N is 0. The wandb table and parquet files TRL writes beside it are not affected.
@@ -15,6 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -81,6 +87,14 @@ class _AtLeast(logging.Filter):
         return record.levelno >= self.level
 
 
+def progress(desc: str, total: int, unit: str, enabled: bool = True) -> Any:
+    """A tqdm bar for one phase, used as a context manager (closed on an error too, so the error's line is
+    its own); `update(n)` as items finish. `enabled=False`: the same object, silent."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, mininterval=1.0, dynamic_ncols=True, disable=not enabled)
+
+
 def default_table_every(cuda: bool) -> int:
     """Completion tables are off by default on CPU (short runs: every step would drown the console)."""
     return DEFAULT_TABLE_EVERY_GPU if cuda else 0
@@ -104,3 +118,10 @@ def completion_tables(every: int) -> None:
 
     every_n_steps.every = every  # type: ignore[attr-defined]
     grpo_trainer.print_prompt_completions_sample = every_n_steps
+
+
+def error(message: object, code: int = 2) -> int:
+    """Print `error: message` to stderr and return `code` (2: fix the input, 1: the work failed), for
+    `return error(...)` in a command's main."""
+    print(f"error: {message}", file=sys.stderr)
+    return code

@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rl import console
 from rl.adapters import (
     DROP_KEY,
     adapt_code,
@@ -264,9 +265,11 @@ def load_mixture(
     report: DataReport | None = None,
     references: bool = False,
     decontaminator: Decontaminator | None = None,
+    progress: bool = False,
 ) -> tuple[Dataset, Dataset | None]:
     """All sources concatenated (columns a source lacks are None), decontaminated and kept inside the
-    pass-rate band when the recipe asks, then the eval split if asked for. Drops are counted in `report`."""
+    pass-rate band when the recipe asks, then the eval split if asked for. Drops are counted in `report`;
+    `progress` shows one bar over the sources (the commands that prepare data on their own)."""
     from datasets import concatenate_datasets
 
     report = report if report is not None else DataReport()
@@ -279,10 +282,15 @@ def load_mixture(
         read_pass_rates(data.pass_rates) if data.pass_rate_band is not None and data.pass_rates else None
     )
     rates = estimate.rates if estimate is not None else None
-    parts = [
-        load_source(src, data.seed, report, decontaminator, references, rates, data.pass_rate_band)
-        for src in data.mixture
-    ]
+    parts = []
+    # a context manager: closed on an error too, so the error's line is not written into the bar's
+    with console.progress("loading sources", len(data.mixture), "source", enabled=progress) as bar:
+        for src in data.mixture:
+            bar.set_postfix_str(src.source, refresh=False)
+            parts.append(
+                load_source(src, data.seed, report, decontaminator, references, rates, data.pass_rate_band)
+            )
+            bar.update()
     if estimate is not None:
         _check_coverage(estimate, report)
     ds = concatenate_datasets(_align(parts)) if len(parts) > 1 else parts[0]
@@ -472,12 +480,13 @@ def load_training_data(
     references: bool = False,
     decontaminator: Decontaminator | None = None,
     order_seed: int = 0,
+    progress: bool = False,
 ) -> tuple[Dataset, Dataset | None]:
     """The stage's train (and eval) rows, rendered, filtered and ready for GRPOTrainer / SFTTrainer;
     what was dropped and why is counted per source in `report`. With `data.order: by_prompt` the train
     rows come in `order_by_prompt(order_seed)` order."""
     report = report if report is not None else DataReport()
-    train, evaluation = load_mixture(data, report, references, decontaminator)
+    train, evaluation = load_mixture(data, report, references, decontaminator, progress)
     if data.order == "by_prompt":
         train = order_by_prompt(train, order_seed)
     train = prepare(train, tokenizer, data, max_prompt_tokens, report)

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rl.console import error, progress, quiet_libraries
 from rl.filters import MIN_REFERENCE_PASS_RATE, DataReport, prompt_budget
 from rl.recipe import Recipe, RecipeError, load_recipe
 
@@ -46,7 +47,16 @@ def use_local_copies(recipe: Recipe, root: Path) -> dict[str, str]:
 def load_tokenizer(recipe: Recipe, path: str | None) -> Any:
     from transformers import AutoTokenizer
 
+    from rl.pins import ModelNotFoundError, locate_model
+
     name = path or recipe.model_path
+    try:
+        locate_model(
+            name, None if path else recipe.model.revision, "--tokenizer" if path else "model.name_or_path"
+        )
+    except ModelNotFoundError as e:
+        hint = "" if path else "; or pass --tokenizer PATH (a local model directory with the chat template)"
+        raise RecipeError(f"{e}{hint}", key=None if path else "model.name_or_path") from None
     try:
         return AutoTokenizer.from_pretrained(name, revision=None if path else recipe.model.revision)
     except (OSError, ValueError) as e:
@@ -101,6 +111,9 @@ def _with_rewards(recipe: Recipe, specs: list[Any]) -> Recipe:
     return clone
 
 
+REFERENCE_BATCH = 256  # rows per reward call: the bar moves, and each call still batches (sandbox, sympy)
+
+
 def check_references(ds: Dataset, recipe: Recipe, report: DataReport) -> None:
     """Score each row's `reference` completion with its task's training reward(s); the pass rate per
     source goes into `report` (None for sources without references or without a verifier reward)."""
@@ -114,13 +127,21 @@ def check_references(ds: Dataset, recipe: Recipe, report: DataReport) -> None:
         by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in rows:
             by_task[r["task"]].append(r)
-        for task, group in by_task.items():
-            columns = {k: [r.get(k) for r in group] for k in group[0] if k not in ("prompt", "reference")}
-            columns["prompts"] = [r.get("prompt_messages") for r in group]
-            columns.pop("prompt_messages", None)
-            scores = [call_sync(fn, [r["reference"] for r in group], **columns) for fn in rewards[task]]
-            for r, ok in zip(group, all_pass(scores), strict=True):
-                passed[r["source"]].append(ok)
+        with progress("checking references", len(rows), "row") as bar:
+            for task, rows_of_task in by_task.items():
+                for start in range(0, len(rows_of_task), REFERENCE_BATCH):
+                    group = rows_of_task[start : start + REFERENCE_BATCH]
+                    columns = {
+                        k: [r.get(k) for r in group] for k in group[0] if k not in ("prompt", "reference")
+                    }
+                    columns["prompts"] = [r.get("prompt_messages") for r in group]
+                    columns.pop("prompt_messages", None)
+                    scores = [
+                        call_sync(fn, [r["reference"] for r in group], **columns) for fn in rewards[task]
+                    ]
+                    for r, ok in zip(group, all_pass(scores), strict=True):
+                        passed[r["source"]].append(ok)
+                    bar.update(len(group))
     for name, results in passed.items():
         report.source(name).reference_pass_rate = round(sum(results) / len(results), 4)
 
@@ -153,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         "--local", type=Path, help="read hub sources from DIR/<owner>/<name>/<split>.jsonl (local copies)"
     )
     args = parser.parse_intermixed_args(argv)  # overrides may follow options
+    quiet_libraries()  # datasets' bars per source and step off: one bar per phase instead (rl.console)
     try:
         recipe = load_recipe(args.recipe, args.overrides)
         local = use_local_copies(recipe, args.local) if args.local else {}
@@ -178,10 +200,10 @@ def main(argv: list[str] | None = None) -> int:
             args.check_references,
             clean,
             order_seed=recipe.training_seed,
+            progress=True,
         )
     except (RecipeError, ValueError, FileNotFoundError) as e:  # DataError and DecontamError are ValueErrors
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return error(e)
     rows = train if evaluation is None else _concat(train, evaluation)
     if args.check_references:
         check_references(rows, recipe, report)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from rl import pass_rates
+from rl.console import error, progress, quiet_libraries
 from rl.pass_rates import sampling_settings
 from rl.pins import model_argument
 from rl.recipe import Recipe, RecipeError, load_recipe
@@ -54,7 +55,8 @@ def estimate(
     data = copy.deepcopy(recipe.data)
     data.pass_rate_band = None  # estimate every prompt, not only those an earlier estimate kept
     data.eval_fraction = 0.0
-    rows, _ = load_mixture(data, decontaminator=decontaminator(data.decontaminate, data.decontaminate_ngram))
+    clean = decontaminator(data.decontaminate, data.decontaminate_ngram)
+    rows, _ = load_mixture(data, decontaminator=clean, progress=True)
     keys = [prompt_key(p) for p in rows["prompt"]]
     first: dict[str, int] = {}
     for i, k in enumerate(keys):
@@ -78,11 +80,12 @@ def estimate(
     rewards = task_rewards(recipe)
     records = []
     needs_sandbox = any(task == "code" for task in rendered["task"])
-    with sandbox_url() if needs_sandbox else contextlib.nullcontext():
-        from tqdm.auto import tqdm
-
+    with (
+        sandbox_url() if needs_sandbox else contextlib.nullcontext(),
+        progress(f"pass rates ({samples} samples per prompt)", len(rendered), "prompt") as bar,
+    ):
         batch = max(1, getattr(backend, "batch_size", 8))
-        for start in tqdm(range(0, len(rendered), batch), desc=f"pass rates ({samples} samples per prompt)"):
+        for start in range(0, len(rendered), batch):
             part = rendered.select(range(start, min(start + batch, len(rendered))))
             # A seed of its own per batch: with one seed for all, the k-th prompt of every batch draws the
             # same random numbers, and its estimate follows its place in the batch, not its difficulty.
@@ -105,6 +108,7 @@ def estimate(
                         "samples": samples,
                     }
                 )
+            bar.update(len(part))
     return records
 
 
@@ -141,22 +145,17 @@ def main(argv: list[str] | None = None) -> int:
         "--batch-size", type=int, help="prompts per generation batch (default: the backend's)"
     )
     args = parser.parse_intermixed_args(argv)  # overrides may follow options
+    quiet_libraries()  # datasets' bars per source and step off: one bar per phase instead (rl.console)
     try:
         recipe = load_recipe(args.recipe, args.overrides)
     except RecipeError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return error(e)
     if args.samples < 2:
-        print(
-            "error: --samples must be at least 2 (a pass rate from one sample says nothing about spread)",
-            file=sys.stderr,
-        )
-        return 2
+        return error("--samples must be at least 2 (a pass rate from one sample says nothing about spread)")
     try:
         model = model_argument(args.model)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return error(e)
     out = args.out or Path(recipe.data.pass_rates or recipe.run_dir / "pass_rates.jsonl")
     measured: dict[str, Any] = {}
     records = estimate(recipe, model, args.samples, args.limit, args.seed, args.batch_size, measured)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from dataclasses import dataclass
 from typing import Any
 
+from rl.console import error
 from rl.pins import MODEL_FILES, is_hub_id
 
 
@@ -131,8 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         items = build_plan(args.recipes, args.set, suites)
     except (RecipeError, SuiteError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return error(e)
     cache = os.environ.get("HF_HOME", "~/.cache/huggingface")
     print(f"{len(items)} hub repositories into {cache} (set HF_HOME to a shared filesystem):")
     for item in items:
@@ -140,23 +139,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run or not items:
         return 0
     if os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("", "0", "false", "no"):
-        print(
-            "error: HF_HUB_OFFLINE is set, so nothing can be downloaded: run this on a machine that reaches "
-            "huggingface.co (a login node), without HF_HUB_OFFLINE",
-            file=sys.stderr,
+        return error(
+            "HF_HUB_OFFLINE is set, so nothing can be downloaded: run this on a machine that reaches "
+            "huggingface.co (a login node), without HF_HUB_OFFLINE"
         )
-        return 2
     failed = []
     for item in items:
         print(f"fetching {item.repo_id} ...", flush=True)
         try:
             fetch(item)
         except Exception as e:  # network, auth (gated models need `hf auth login`), unknown id
-            print(f"error: {item.repo_id}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+            error(f"{item.repo_id}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
             failed.append(item.repo_id)
     if failed:
-        print(f"error: {len(failed)} of {len(items)} failed: {', '.join(failed)}", file=sys.stderr)
-        return 1
+        return error(f"{len(failed)} of {len(items)} failed: {', '.join(failed)}", 1)
     print(f"done: run the job with HF_HOME={cache} HF_HUB_OFFLINE=1")
     return 0
 

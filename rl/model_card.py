@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from rl.pins import is_hub_id
+
 if TYPE_CHECKING:
     from rl.recipe import Recipe
 
@@ -32,10 +34,6 @@ def base_model(recipe: Recipe) -> tuple[str, list[str]]:
             break
         path = str(following)
     return path, chain[::-1]
-
-
-def is_hub_id(name: str) -> bool:
-    return name.count("/") == 1 and not name.startswith((".", "/")) and not Path(name).exists()
 
 
 def model_card(recipe: Recipe) -> str:

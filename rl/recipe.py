@@ -218,7 +218,19 @@ class Recipe:
         kwargs: dict[str, Any] = {"output_dir": str(self.run_dir), **self.training, **extra}
         if self.trainer == "grpo":
             kwargs["reward_weights"] = [r.weight for r in self.rewards]
-        return self.trl_config_class()(**kwargs)
+        cls = self.trl_config_class()
+        # transformers 5 warns on gradient_checkpointing(_kwargs), now activation_checkpointing(_kwargs), and TRL
+        # still defaults the old name to True: the new name carries the recipe's old key, else TRL's default.
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for old, new in (
+            ("gradient_checkpointing", "activation_checkpointing"),
+            ("gradient_checkpointing_kwargs", "activation_checkpointing_kwargs"),
+        ):
+            if old in kwargs and new in fields:
+                kwargs.setdefault(new, kwargs.pop(old))
+        if "activation_checkpointing" in fields:
+            kwargs.setdefault("activation_checkpointing", fields["gradient_checkpointing"].default)
+        return cls(**kwargs)
 
 
 def load_recipe(path: str | Path, overrides: typing.Iterable[str] = ()) -> Recipe:

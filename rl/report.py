@@ -19,11 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rl.console import error
 from verifiers.jsonl import read_jsonl
 
 # Training curves worth a panel, in this order, when a run logged them (TRL GRPOTrainer names). Each reward's
@@ -366,8 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         heldout = next((p / "report.json" for p in args.runs if (p / "report.json").is_file()), None)
         image = plot(runs, args.out / "report.png", heldout=heldout)
     except (FileNotFoundError, ValueError) as e:
-        print(f"rl report: {e}", file=sys.stderr)
-        return 1
+        return error(e, 1)
     text = markdown(runs, image.name) + heldout_tables(args.runs)
     (args.out / "report.md").write_text(text)
     print(text)
@@ -389,11 +388,7 @@ def plot_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     missing = [d for d in args.run_dirs if not (d / "metrics.jsonl").is_file()]
     if missing:
-        print(
-            f"error: no metrics.jsonl in {', '.join(map(str, missing))}: is it a run directory?",
-            file=sys.stderr,
-        )
-        return 2
+        return error(f"no metrics.jsonl in {', '.join(map(str, missing))}: is it a run directory?")
     runs = [load_run(d, _label(d)) for d in args.run_dirs]
     curves = {k: CURVES[k] for k in PLOT_CURVES}
     print(plot(runs, args.out or args.run_dirs[0] / "curves.png", curves, evals=False))

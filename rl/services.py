@@ -135,8 +135,9 @@ def sandbox_service(recipe: Recipe) -> Iterator[None]:
                 os.environ["SANDBOX_URL"] = saved
 
 
-def check_reward_model(path_or_url: str | None) -> None:
-    """A reward-model URL must answer /health; a local path must hold a model. Hub ids load at first use."""
+def check_reward_model(path_or_url: str | None, revision: str | None = None) -> None:
+    """A reward-model URL must answer /health; a local path must hold a model; a hub id must be in the HF
+    cache or on a reachable hub (it loads at first use)."""
     if not path_or_url:
         raise ServiceError(
             "reward reward_model needs reward_model.path_or_url: a local model dir, a hub id, or the URL of "
@@ -149,9 +150,16 @@ def check_reward_model(path_or_url: str | None) -> None:
             "start it (`python -m verifiers.reward_model serve --model PATH --port 8001`) or fix the URL",
         )
         return
+    from rl.pins import ModelNotFoundError, locate_model
+
+    try:
+        locate_model(path_or_url, revision, "reward_model.path_or_url")
+    except ModelNotFoundError as e:
+        raise ServiceError(
+            f"{e}; or train one (`make rm`), or give the URL of a reward-model server"
+        ) from None
     local = Path(path_or_url)
-    looks_local = path_or_url.startswith((".", "/")) or path_or_url.count("/") != 1 or local.exists()
-    if looks_local and not (local / "config.json").is_file():
+    if local.is_dir() and not (local / "config.json").is_file():
         raise ServiceError(
             f"reward_model.path_or_url {path_or_url} is not a model directory (no config.json): train one "
             "(`make rm`), give a hub id, or the URL of a running reward-model server"
@@ -164,7 +172,7 @@ def stage_services(recipe: Recipe) -> Iterator[None]:
     names = {r.name for r in recipe.rewards} if recipe.trainer == "grpo" else set()
     with contextlib.ExitStack() as stack:
         if "reward_model" in names:
-            check_reward_model(recipe.reward_model.path_or_url)
+            check_reward_model(recipe.reward_model.path_or_url, recipe.reward_model.revision)
         if "code_execution" in names:
             stack.enter_context(sandbox_service(recipe))
         yield

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rl.console import error
 from rl.pins import pinned_snapshot
 from rl.recipe import Recipe, RecipeError, load_recipe
 
@@ -44,6 +45,7 @@ def run_stage(recipe: Recipe, callbacks: list[Any] | None = None) -> Path:
     from rl.services import stage_services
 
     quiet_libraries()
+    check_model(recipe)  # a mistyped model is one error before any service starts
     run_dir = recipe.run_dir
     # the next stage in this process decides its wandb mode afresh
     with (
@@ -182,12 +184,12 @@ def completion_tables(recipe: Recipe) -> None:
 
 
 def check_model(recipe: Recipe) -> str:
-    """The model path, or an error saying which stage to run first when a chained stage has no output yet."""
+    """The model path, or an error saying which stage to run first when a chained stage has no output yet,
+    or that the name is neither a model directory nor a hub model this machine can read (rl.pins)."""
+    from rl.pins import ModelNotFoundError, locate_model
+
     path = recipe.model_path
     local = Path(path)
-    looks_local = (
-        path.startswith((".", "/")) or path.count("/") > 1 or local.exists()
-    )  # a hub id is owner/name
     if recipe.model.from_stage and path == str(recipe.run_dir.parent / recipe.model.from_stage):
         if not (local / "config.json").is_file():
             raise RecipeError(
@@ -195,7 +197,12 @@ def check_model(recipe: Recipe) -> str:
                 f"run that stage first, or set model.name_or_path",
                 key="model.from_stage",
             )
-    elif looks_local and not (local / "config.json").is_file():
+        return path
+    try:
+        locate_model(path, recipe.model.revision, "model.name_or_path")
+    except ModelNotFoundError as e:
+        raise RecipeError(str(e), key="model.name_or_path") from None
+    if local.is_dir() and not (local / "config.json").is_file():
         raise RecipeError(f"model.name_or_path {path} is not a model directory (no config.json)", key="model")
     return path
 
@@ -338,14 +345,12 @@ def main(argv: list[str] | None = None) -> int:
         PassRatesError,
         ServiceError,
     ) as e:  # fix the recipe, the data or the service: say which
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return error(e)
     except StoppedForRequeue as e:
         print(str(e), file=sys.stderr)
         return EXIT_REQUEUE
     except RewardFailureError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        return error(e, 1)
     print(f"done: {run_dir}")
     return 0
 

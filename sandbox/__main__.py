@@ -30,7 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument(
         "--parent", type=int, default=None, help="stop when the process with this pid (our parent) dies"
     )
-    u = sub.add_parser("up", help="run the server in Docker containers (builds the image when missing)")
+    u = sub.add_parser(
+        "up",
+        help="run the server in Docker containers (builds the image when missing)",
+        description="Start REPLICAS containers of the sandbox image, each running `serve` on 127.0.0.1 "
+        "(port+i) or a unix socket, and print their URLs, comma-separated, for SANDBOX_URL. The image is "
+        "built from sandbox/Dockerfile when missing (from a locally made base when no registry answers).",
+    )
     u.add_argument("--replicas", type=int, default=1, help="containers to start (default 1)")
     g = u.add_mutually_exclusive_group()
     g.add_argument(
@@ -47,14 +53,24 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="on a node without a Docker engine, warn and start bare `serve` replicas on the same addresses",
     )
-    d = sub.add_parser("down", help="stop and remove the containers `up` started (all, or those of one `up`)")
+    d = sub.add_parser(
+        "down",
+        help="stop and remove the containers `up` started (all, or those of one `up`)",
+        description="Stop and remove the sandbox containers (and bare servers) that `up` started: all of "
+        "them, or only those of the `up` given the same --replicas/--port/--socket.",
+    )
     d.add_argument(
         "--replicas", type=int, default=None, help="only the replicas of an `up` with these arguments"
     )
     g = d.add_mutually_exclusive_group()
     g.add_argument("--port", type=int, default=None, help="only the `up`s at this first port")
     g.add_argument("--socket", help="only the `up`s at this unix socket path")
-    sub.add_parser("build", help="build the image only")
+    sub.add_parser(
+        "build",
+        help="build the image only",
+        description="Build the sandbox image from sandbox/Dockerfile again (even when it exists) and print "
+        "its name; `up` does this by itself when the image is missing.",
+    )
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -196,6 +196,26 @@ def _drop_capabilities() -> None:
         raise RuntimeError("capabilities survived dropping them")
 
 
+def hidden_from_programs(path: str) -> bool:
+    """Whether `path` is under the scratch dir, which every execution gets as an empty tmpfs: a server whose
+    Python environment lives there (a checkout under /tmp) lends its packages (numpy) to programs only
+    through `show_kept_in_scratch`."""
+    return os.path.realpath(path).startswith(SCRATCH + "/")
+
+
+# The interpreter's trees under the scratch dir, as (path, O_PATH descriptor opened before the scratch tmpfs
+# covered them): each fresh scratch gets them back, read-only, at their own paths.
+_KEPT_IN_SCRATCH: list[tuple[str, int]] = []
+
+
+def show_kept_in_scratch() -> None:
+    """Bind the interpreter's trees that live under the scratch dir into the fresh scratch, read-only."""
+    for path, fd in _KEPT_IN_SCRATCH:
+        os.makedirs(path, exist_ok=True)
+        mount(f"/proc/self/fd/{fd}", path, None, sc.MS_BIND | sc.MS_REC)
+        mount(None, path, None, sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV)
+
+
 def hidden_dirs() -> list[str]:
     """Every real top-level directory outside `VISIBLE` (symlinks such as /bin -> usr/bin are skipped)."""
     paths = (os.path.join("/", name) for name in sorted(os.listdir("/")))
@@ -217,6 +237,9 @@ def enter(scratch_mb: int) -> bool:
             continue
         with contextlib.suppress(OSError):
             mount(None, mp, None, sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY)
+    for path in sorted({os.path.realpath(p) for p in (sys.base_prefix, sys.prefix)}):
+        if hidden_from_programs(path):
+            _KEPT_IN_SCRATCH.append((path, os.open(path, os.O_PATH | os.O_DIRECTORY)))
     mount("scratch", SCRATCH, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, f"size={scratch_mb}m,mode=755")
     hidden = hidden_dirs()
     keep = [p for p in {sys.base_prefix, sys.prefix} if p.startswith(tuple(h + "/" for h in hidden))]

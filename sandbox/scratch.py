@@ -38,6 +38,7 @@ def reset_mounts(scratch_mb: int, owner: int | None) -> str:
         with contextlib.suppress(OSError):
             _detach(path)  # the first reset finds nothing of ours mounted on /dev/shm
         namespaces.mount("scratch", path, "tmpfs", flags, f"size={size}m,mode={mode}")
+    namespaces.show_kept_in_scratch()  # a server's environment under /tmp, read-only
     workdir = f"{namespaces.SCRATCH}/run"
     os.mkdir(workdir, 0o700)
     if owner is not None:

@@ -37,6 +37,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rl.console import error
+
 ROOT = Path(__file__).resolve().parents[2]
 SHAPE = {  # Qwen2.5-0.5B's layers; 32 of them over a 1k vocabulary give ~0.48B parameters
     "hidden_size": 896,
@@ -544,18 +546,16 @@ def main(argv: list[str] | None = None) -> int:
     import torch  # is_available() reads the driver without creating a CUDA context in this process
 
     if not torch.cuda.is_available() and not args.rehearsal:
-        print(
-            f"gpu-check: no CUDA GPU visible (torch {torch.__version__}, CUDA_VISIBLE_DEVICES="
+        return error(
+            f"no CUDA GPU visible for gpu-check (torch {torch.__version__}, CUDA_VISIBLE_DEVICES="
             f"{os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}): run it on a GPU node after make install-gpu"
         )
-        return 2
     only = {p for p in args.only.split(",") if p}
     unknown = only - {name for name, _ in PARTS}
     if unknown:
-        print(
-            f"error: unknown part(s) {', '.join(sorted(unknown))}: choose from {', '.join(n for n, _ in PARTS)}"
+        return error(
+            f"unknown part(s) {', '.join(sorted(unknown))}: choose from {', '.join(n for n, _ in PARTS)}"
         )
-        return 2
     out = args.out.resolve()
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)

@@ -13,13 +13,13 @@ import argparse
 import os
 import shutil
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from rl.console import error
 from sandbox.container import image_name
 
 GIB = 1024**3
@@ -249,13 +249,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             services = parse_waits(args.wait)
         except ValueError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+            return error(e)
         failed = wait_healthy(services, args.timeout)
         for message in failed:
-            print(
-                f"error: {message}: see that service's log under runs/<name>/<stage>/logs/", file=sys.stderr
-            )
+            error(f"{message}: see that service's log under runs/<name>/<stage>/logs/")
         return 1 if failed else 0
 
     skip = {s for s in args.skip.split(",") if s}

@@ -16,13 +16,13 @@ import json
 import logging
 import math
 import os
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from rl.console import error
 from rl.eval.generation import TEMPERATURE, TOP_K, TOP_P, Backend, Sampling, generate_cached, load_backend
 from rl.eval.passk import SOLVED, aggregate
 from rl.pins import model_argument
@@ -245,9 +245,9 @@ def evaluate_suites(
     else:
         rows_by_suite, errors = preloaded, {}
     report: dict[str, dict[str, Any]] = {}
-    for name, error in errors.items():
-        log.error("%s", error)
-        report[name] = {"error": error}
+    for name, message in errors.items():
+        log.error("%s", message)
+        report[name] = {"error": message}
     if isinstance(model, (str, Path)) and rows_by_suite:
         model = load_backend(model, kwargs.pop("backend", "auto"), batch_size=kwargs.pop("batch_size", None))
     for name in suites:
@@ -332,13 +332,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="first N problems of each suite")
     p.add_argument("--samples", type=int, default=1, help="K samples per problem: pass@1 is their mean")
     p.add_argument("--out", type=Path, default=None, help="JSON report (default <model>/eval/results.json)")
-    p.add_argument("--temperature", type=float, default=TEMPERATURE)
-    p.add_argument("--top-p", type=float, default=TOP_P)
-    p.add_argument("--top-k", type=int, default=TOP_K)
+    p.add_argument("--temperature", type=float, default=TEMPERATURE, help="default %(default)s (QwQ's)")
+    p.add_argument("--top-p", type=float, default=TOP_P, help="default %(default)s (QwQ's)")
+    p.add_argument("--top-k", type=int, default=TOP_K, help="default %(default)s (QwQ's)")
     p.add_argument("--max-new-tokens", type=int, default=None, help="default 32768 on GPU, 256 on CPU")
     p.add_argument("--greedy", action="store_true", help="greedy decoding (QwQ advises against it)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--backend", choices=["auto", "vllm", "transformers"], default="auto")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampling (default 0)")
+    p.add_argument(
+        "--backend",
+        choices=["auto", "vllm", "transformers"],
+        default="auto",
+        help="auto: vLLM when a GPU and vLLM are present, else transformers",
+    )
     p.add_argument("--batch-size", type=int, default=None, help="prompts x samples per generate call")
     return p
 
@@ -352,34 +357,28 @@ def main(argv: list[str] | None = None) -> int:
     suites = [s.strip() for s in args.suites.split(",") if s.strip()]
     unknown = [s for s in suites if s not in SUITES]
     if unknown:
-        print(f"unknown suite(s) {', '.join(unknown)}; available: {', '.join(SUITES)}", file=sys.stderr)
-        return 2
+        return error(f"unknown suite(s) {', '.join(unknown)}: choose from {', '.join(SUITES)}")
     if args.samples < 1:
-        print("--samples must be at least 1", file=sys.stderr)
-        return 2
+        return error("--samples must be at least 1")
     if args.out and len(args.model) > 1:
-        print(
-            "--out names one report; with several --model paths each goes to <model>/eval/", file=sys.stderr
-        )
-        return 2
-    # The data first: a missing dataset fails in seconds, before a model is loaded.
+        return error("--out names one report; with several --model paths each goes to <model>/eval/")
+    # The data, then every model's name, before any model loads: a missing dataset or a typo fails in seconds.
     rows, errors = load_suites(suites, args.limit)
-    for error in errors.values():
-        print(f"error: {error}", file=sys.stderr)
+    for message in errors.values():
+        error(message)
     if not rows:
         return 2
+    try:
+        loads = {model: model_argument(model) for model in args.model}
+    except ValueError as e:
+        return error(e)
     reports, failed = {}, []
     for model in args.model:
         out = args.out or default_out(model)
         out_dir = out.with_suffix("")
         out_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            load = model_argument(model)
-        except ValueError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
         report = evaluate_suites(
-            load,
+            loads[model],
             suites,
             out_dir=out_dir,
             limit=args.limit,
@@ -403,5 +402,5 @@ def main(argv: list[str] | None = None) -> int:
         failed += [f"{model}:{s}" for s, r in report.items() if r.get("pass@1") is None]
     print(markdown_table(reports))
     if failed:
-        print(f"no score for: {', '.join(failed)} (see the errors above)", file=sys.stderr)
-    return 1 if failed else 0
+        return error(f"no score for: {', '.join(failed)} (see the errors above)", 1)
+    return 0

@@ -87,3 +87,21 @@ def test_rl_data_names_a_source_it_cannot_read(tiny):
         "recipes/smoke/stage1.yaml", "data.mixture.0.source=local:no/such/file", f"--tokenizer={tiny}"
     )
     assert proc.returncode == 2 and "not found" in proc.stderr
+
+
+def test_rl_data_shows_one_bar_per_phase_and_not_the_datasets_bars_per_source(tiny):
+    proc = rl_data("recipes/smoke/stage1.yaml", f"--tokenizer={tiny}", "--check-references")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [line.strip() for line in proc.stderr.replace("\r", "\n").splitlines() if line.strip()]
+    phases = {line.partition(":")[0] for line in lines}
+    assert phases == {"loading sources", "checking references"}, lines
+    assert any(line.startswith("loading sources: 100%") and "2/2" in line for line in lines)
+    assert "local:smoke/math" in proc.stdout  # the per-source table still comes
+
+
+def test_rl_data_still_says_what_went_wrong_with_the_bars_on(tiny):
+    proc = rl_data(
+        "recipes/smoke/stage1.yaml", "data.mixture.0.source=local:no/such/file", f"--tokenizer={tiny}"
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ") and "not found" in proc.stderr

@@ -30,7 +30,29 @@ def test_the_docs_the_readme_links_to_exist():
 
 def test_an_unknown_command_is_a_usage_error(capsys):
     assert main(["nope"]) == 2
-    assert "unknown command 'nope'" in capsys.readouterr().err
+    assert capsys.readouterr().err.splitlines()[-1].startswith("error: unknown command 'nope'")
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "says"),
+    [
+        (["eval", "--model", "runs/x", "--suites", "nope"], 2, "unknown suite(s) nope: choose from"),
+        (["eval", "--model", "runs/x", "--samples", "0"], 2, "--samples must be at least 1"),
+        (["eval", "--model", "a", "b", "--out", "r.json"], 2, "--out names one report"),
+        (["filter", "recipes/smoke/stage1.yaml", "--model", "runs/x", "--samples", "1"], 2, "--samples must"),
+        (["report", "no/such/run"], 1, "no/such/run"),
+        (["plot", "no/such/run"], 2, "no metrics.jsonl in no/such/run"),
+        (["gpu-check", "--rehearsal", "--only", "nope"], 2, "unknown part(s) nope"),
+    ],
+    ids=lambda v: v[0] if isinstance(v, list) else None,
+)
+def test_every_command_says_a_user_error_in_one_line_starting_with_error(
+    argv, code, says, capsys, monkeypatch
+):
+    monkeypatch.chdir(REPO)
+    assert main(argv) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and err[-1].startswith("error: ") and says in err[-1], err
 
 
 @pytest.mark.parametrize(

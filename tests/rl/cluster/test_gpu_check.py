@@ -15,7 +15,8 @@ def test_without_a_gpu_it_says_so_in_one_line_and_exits_nonzero_at_once():
         [sys.executable, "-m", "rl", "gpu-check"], capture_output=True, text=True, env=env, timeout=120
     )
     assert out.returncode == 2
-    assert out.stdout.count("\n") == 1 and "no CUDA GPU visible" in out.stdout
+    assert out.stdout == "" and out.stderr.count("\n") == 1
+    assert out.stderr.startswith("error: no CUDA GPU visible")
     assert time.monotonic() - started < 60
 
 
