@@ -9,7 +9,8 @@ logs `rewards/<name>/mean`), wrapped here and only here:
 - `routed`: only rows whose `task` the reward owns reach the verifier (others score None, which TRL
   nan-aggregates); rows it cannot score are counted (`verifiers.failures`) and logged every step as
   `rewards/<name>/failed` through TRL's `log_metric` hook (the step's total over all ranks); a reward that raises scores its rows None
-  (not 0) and counts them all as failed. Rows a verifier scored but noted (`verifiers.failures.note`,
+  (not 0) and counts them all as failed; a fast one is first called again row by row, so only the rows
+  that raise alone are None. Rows a verifier scored but noted (`verifiers.failures.note`,
   e.g. code in another language than the row asks) are logged as `rewards/<name>/<kind>`.
 - `overlapped` (the SLOW rewards): the routed reward made `async`, run in a worker thread, so TRL's
   GRPOTrainer (which gathers async reward functions with `asyncio.gather`) scores math, sandbox and
@@ -277,14 +278,31 @@ def _inner_name(fn: Callable) -> str:
     return getattr(fn, "__name__", type(fn).__name__)
 
 
+def _score_rows(fn: RewardFunc, completions: list, kwargs: dict, rows: list[int], values: list) -> None:
+    """`fn` on `rows` of the batch, its scores written into `values` (None and NaN as None); raises as `fn` does."""
+    if not rows:
+        return
+    got = list(fn([completions[i] for i in rows], **_rows(kwargs, rows, len(completions))))
+    if len(got) != len(rows):
+        raise ValueError(f"returned {len(got)} values for {len(rows)} completions")
+    for i, v in zip(rows, got, strict=True):
+        values[i] = None if v is None or math.isnan(float(v)) else float(v)
+
+
 def routed(
     fn: RewardFunc,
     name: str,
     tasks: list[str] | None = None,
     gate: OutageGate | None = None,
     guard: FailureGuard | None = None,
+    isolate: bool = True,
 ) -> Callable[..., list[float | None]]:
     """A sync TRL reward named `name`: routed by task, exceptions scored None, failures logged per call.
+
+    With `isolate` (the fast rewards), a call that raises is made again row by row, so a completion whose
+    text makes the verifier raise is None alone instead of unscoring every row of the batch (each None
+    here also blanks the row's shaping rewards: `OutageGate`), which a policy could learn to exploit.
+    The slow rewards raise when their service is down; repeating them per row would only wait longer.
 
     With `tasks`, only rows whose `task` column is in it reach `fn` (list kwargs sliced to those rows);
     the others score None. Without a `task` column every row reaches `fn`. With `gate` (a verifier that
@@ -309,12 +327,18 @@ def routed(
         )
         values: list[float | None] = [None] * n
         try:
-            if rows:
-                got = list(fn([completions[i] for i in rows], **_rows(kwargs, rows, n)))
-                if len(got) != len(rows):
-                    raise ValueError(f"returned {len(got)} values for {len(rows)} completions")
-                for i, v in zip(rows, got, strict=True):
-                    values[i] = None if v is None or math.isnan(float(v)) else float(v)
+            try:
+                _score_rows(fn, completions, kwargs, rows, values)
+            except Exception:
+                if not isolate or len(rows) < 2:
+                    raise
+                # One row's text must not unscore its batch: each row alone, so only a row that
+                # raises on its own is None (counted), and the others keep their scores.
+                for i in rows:
+                    try:
+                        _score_rows(fn, completions, kwargs, [i], values)
+                    except Exception as e:
+                        failures.record(name, f"row {i}: {type(e).__name__}: {e}")
         except Exception as e:  # a reward that cannot run scores None, never a silent 0
             failures.record(name, f"{type(e).__name__}: {e}", len(rows))
         finally:  # always published: the gated rewards of this batch wait for it
@@ -341,7 +365,7 @@ def overlapped(
     guard: FailureGuard | None = None,
 ) -> Callable[..., Any]:
     """`routed`, made async and run in a worker thread, so TRL's asyncio.gather overlaps the slow rewards."""
-    sync = routed(fn, name, tasks, gate, guard)
+    sync = routed(fn, name, tasks, gate, guard, isolate=False)
     wanted = set(tasks) if tasks is not None else None
 
     async def reward(completions: list, **kwargs: Any) -> list[float | None]:

@@ -52,8 +52,10 @@ from typing import Any
 
 import httpx
 
+from sandbox.api import JudgeRequest
 from sandbox.auth import auth_headers
-from sandbox.languages import SUPPORTED_LANGUAGES, canonical_language
+from sandbox.compiler import COMPILE_TIMEOUT_S
+from sandbox.languages import SUPPORTED_LANGUAGES, canonical_language, resolve
 from verifiers import failures
 from verifiers.completion import final_answer
 
@@ -63,6 +65,11 @@ SCORINGS = ("binary", "fraction", "codeforces")
 _FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)```", re.DOTALL)
 _BATCH = 64
 _RETRIES = 4
+# How long a batch may take: its programs' own worst case (`_batch_timeout_s`) on top of this, which covers
+# waiting in the server's queue behind other ranks' batches.
+_WAIT_S = 900.0
+_DEFAULT_TIMEOUT_S = JudgeRequest.model_fields["timeout_s"].default
+_EXEC_OVERHEAD_S = 1.0  # per execution, beyond its time limit: fork, reading output, killing, resetting
 # Each rank of a node starts its round-robin over the node's replicas at its local rank, so the first
 # batches of 8 ranks go to 8 replicas instead of all to the first.
 _rr = int(os.environ.get("LOCAL_RANK", "0") or 0)
@@ -174,12 +181,34 @@ def _servers(sandbox_url: str | None = None) -> list[str]:
     return urls
 
 
-def _client(url: str) -> httpx.Client:
+def _client(url: str, timeout_s: float = _WAIT_S) -> httpx.Client:
+    timeout = httpx.Timeout(_WAIT_S, read=timeout_s)
     if url.startswith("unix:"):
         return httpx.Client(
-            transport=httpx.HTTPTransport(uds=url[5:]), base_url="http://sandbox", timeout=900
+            transport=httpx.HTTPTransport(uds=url[5:]), base_url="http://sandbox", timeout=timeout
         )
-    return httpx.Client(base_url=url.rstrip("/"), timeout=900, headers=auth_headers())
+    return httpx.Client(base_url=url.rstrip("/"), timeout=timeout, headers=auth_headers())
+
+
+def _batch_timeout_s(bodies: list[dict[str, Any]]) -> float:
+    """How long to wait for a batch's answer: `_WAIT_S`, plus every execution of the batch run one after
+    another to its time limit (a compile step to the compiler's).
+
+    The server ends every execution at its limit, so this bounds a batch that one slot judges alone. A
+    fixed wait let the answers themselves fail the batch: programs that each sleep to the limit in
+    every test outlasted it, and all rows of the batch (honest ones too) scored None, escaping the 0 a
+    time limit earns.
+    """
+    total = _WAIT_S
+    for body in bodies:
+        try:
+            limit = float(body.get("timeout_s", _DEFAULT_TIMEOUT_S))
+            lang = resolve(str(body.get("language") or "python"))
+        except (TypeError, ValueError):  # the server refuses the row; it adds no execution
+            continue
+        runs = 1 if body.get("mode") == "assert" else len(body.get("tests") or ())
+        total += runs * (limit + _EXEC_OVERHEAD_S) + (COMPILE_TIMEOUT_S if lang.compile else 0.0)
+    return total
 
 
 def _post_batch(bodies: list[dict[str, Any]], urls: list[str]) -> list[dict[str, Any]]:
@@ -193,11 +222,12 @@ def _post_batch(bodies: list[dict[str, Any]], urls: list[str]) -> list[dict[str,
     with _rr_lock:
         start, _rr = _rr, _rr + 1
     payload = json.dumps({"requests": bodies}).encode()
+    timeout_s = _batch_timeout_s(bodies)
     last = "no attempt"
     for attempt in range(_RETRIES * len(urls)):
         url = urls[(start + attempt) % len(urls)]
         try:
-            with _client(url) as c:
+            with _client(url, timeout_s) as c:
                 r = c.post("/judge_batch", content=payload, headers={"content-type": "application/json"})
             if r.status_code == 200:
                 results = r.json()["results"]

@@ -22,6 +22,7 @@ from rl.rewards import (
     markdown_table,
     overlapped,
     resolve,
+    routed,
 )
 from verifiers import failures
 
@@ -139,6 +140,30 @@ def test_a_reward_that_raises_scores_its_rows_none_and_logs_them_as_failed():
     out = call_sync(reward, COMPLETIONS, task=TASK, log_metric=logged.__setitem__)
     assert out == [None, None, None, None]
     assert logged == {"rewards/code_execution/failed": 1.0}
+
+
+def test_a_fast_reward_raising_on_one_rows_text_leaves_only_that_row_none():
+    """Attack: a rule reward that raised on one completion's text (as ifeval's json_format did on deeply
+    nested JSON) scored every row of its batch None, and OutageGate then blanked those rows' shaping
+    rewards: the whole batch unscored, wrong answers beside it escaping their negative advantage. The
+    fast reward is now called again row by row; only the row that raises alone is None, counted.
+    Control: a slow reward (a service down raises for every row) is still None throughout, not retried."""
+    calls = []
+
+    def fragile(completions, **kwargs):
+        calls.append(len(completions))
+        if any("BOOM" in c for c in completions):
+            raise RecursionError("the text nests too deep")
+        return [1.0] * len(completions)
+
+    batch = ["a", "BOOM", "c", "d"]
+    logged = {}
+    out = routed(fragile, "ifeval")(batch, log_metric=logged.__setitem__)
+    assert out == [1.0, None, 1.0, 1.0]
+    assert logged == {"rewards/ifeval/failed": 1.0}
+    calls.clear()
+    assert call_sync(overlapped(fragile, "math_accuracy"), batch) == [None] * 4
+    assert calls == [4]
 
 
 def test_failures_a_verifier_records_are_logged_under_its_recipe_name():

@@ -206,3 +206,42 @@ def test_a_lone_surrogate_in_one_program_is_that_rows_compile_error_not_the_whol
     odd = "<think>x</think>\n```python\nprint(5)  # \ud800\n```"
     assert code_reward([GOOD, odd, GOOD], [SUM, SUM, SUM]) == [1.0, 0.0, 1.0]
     assert failures.drain() == {}
+
+
+SLEEPER = "<think>stall</think>\n```python\nimport time\ntime.sleep(60)\n```"
+SUM_1S = json.dumps({"mode": "stdio", "timeout_s": 1, "tests": json.loads(SUM)["tests"]})
+
+
+def test_programs_sleeping_to_the_limit_in_every_test_are_time_limits_not_the_batchs_none(
+    sandbox_env, monkeypatch
+):
+    """Attack: programs that sleep to the time limit in every test made the batch outlast the client's
+    fixed wait (900 s; here shrunk to 1 s so that three such programs on the session's two slots outlast
+    it): every row of the batch, the honest one too, scored None and escaped the 0 a time limit earns.
+    The wait now adds the batch's own worst case, so they score 0.0 and the honest row 1.0."""
+    import verifiers.code as vc
+
+    monkeypatch.setattr(vc, "_WAIT_S", 1.0)
+    assert code_reward([SLEEPER] * 3 + [GOOD], [SUM_1S] * 4) == [0.0, 0.0, 0.0, 1.0]
+    assert failures.drain() == {}
+
+
+def test_control_a_server_that_never_answers_is_still_none_and_counted(tmp_path, monkeypatch):
+    import socket
+    import time
+
+    import verifiers.code as vc
+
+    hung = socket.socket(socket.AF_UNIX)  # accepts connections into its backlog, never answers
+    hung.bind(str(tmp_path / "hung.sock"))
+    hung.listen()
+    monkeypatch.setattr(vc, "_WAIT_S", 0.5)
+    monkeypatch.setattr(vc, "_RETRIES", 1)
+    failures.drain()
+    start = time.monotonic()
+    try:
+        assert code_reward([GOOD], [SUM_1S], sandbox_url=f"unix:{tmp_path / 'hung.sock'}") == [None]
+    finally:
+        hung.close()
+    assert failures.drain() == {"code_reward": 1}
+    assert time.monotonic() - start < 0.5 + 2 * (1 + vc._EXEC_OVERHEAD_S) + 2  # the batch's bound, then None

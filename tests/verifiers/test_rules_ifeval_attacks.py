@@ -229,3 +229,15 @@ def test_an_answer_of_invisible_characters_is_no_answer():
     for blank in (ZW, f"{FILLER} {WJ}\u00ad"):
         assert ifeval_reward([f"Thinking.</think>{blank}"], ids, kwargs) == [0.0]
     assert ifeval_reward(["Thinking.</think>No commas here."], ids, kwargs) == [1.0]
+
+
+def test_json_nested_past_what_json_reads_scores_zero_not_the_batch_none():
+    """Attack: an answer of JSON nested deeper than Python's json reads made json_format raise
+    RecursionError out of ifeval_reward, so the whole batch scored None (every ifeval row unscored, left
+    out of its group's baseline). Now that answer fails the instruction (0.0) and the rows beside it are
+    scored. Control: honest JSON still passes; an unknown instruction id is still None (a data failure)."""
+    ids, kwargs = [["detectable_format:json_format"]] * 2, ["[{}]"] * 2
+    deep = "Thinking.</think>```json\n" + "[" * 100_000 + "]" * 100_000 + "\n```"
+    honest = 'Thinking.</think>```json\n{"answer": [1, 2]}\n```'
+    assert ifeval_reward([deep, honest], ids, kwargs) == [0.0, 1.0]
+    assert ifeval_reward([honest], [["detectable_format:no_such_check"]], ["[{}]"]) == [None]

@@ -7,6 +7,7 @@ import pytest
 
 bfcl_eval = pytest.importorskip("bfcl_eval", reason="bfcl-eval is installed by `make install` (--no-deps)")
 
+from verifiers import failures  # noqa: E402
 from verifiers.rules.bfcl_ast import CallError, canonical_call, check_calls  # noqa: E402
 from verifiers.rules.tool_call import parse_tool_calls, tool_call_reward  # noqa: E402
 
@@ -160,3 +161,27 @@ def test_empty_ground_truth_rewards_abstaining_bfcl_irrelevance():
 
 def test_rows_without_tool_columns_are_not_owned():
     assert tool_call_reward(["</think>hi"], tools=[None], ground_truth=[None]) == [None]
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    ['{"x": ' + "9" * 5000 + "}", "[" * 100_000 + "]" * 100_000, '"{\\"x\\": ' + "9" * 5000 + '}"'],
+    ids=["integer past 4300 digits", "arrays nested past json's depth", "the same inside string arguments"],
+)
+def test_a_call_json_cannot_read_scores_zero_not_none(arguments):
+    """Attack: json.loads raises ValueError on an integer of more than 4300 digits (read as a bad
+    tools/ground_truth column: that row None) and RecursionError on deep nesting (raised out of the
+    reward: the whole batch None). Either way the model's own call made its row unscorable, escaping the
+    0 a wrong call earns. Both now score 0.0 beside an honest row's 1.0. Control: a tools column that is
+    not JSON is still None, counted."""
+    tools = json.dumps(
+        [{"name": "f", "parameters": {"type": "object", "properties": {"x": {"type": "integer"}}}}]
+    )
+    truth = json.dumps([{"name": "f", "arguments": {"x": 1}}])
+    bad = f'</think><tool_call>\n{{"name": "f", "arguments": {arguments}}}\n</tool_call>'
+    good = render([{"name": "f", "arguments": {"x": 1}}])
+    failures.drain()
+    assert tool_call_reward([bad, good], tools=[tools] * 2, ground_truth=[truth] * 2) == [0.0, 1.0]
+    assert failures.drain() == {}
+    assert tool_call_reward([good], tools=["{not json"], ground_truth=[truth]) == [None]
+    assert failures.drain() == {"tool_call_reward": 1}

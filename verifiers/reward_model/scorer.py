@@ -11,6 +11,7 @@ answer never becomes structure: a special token written as text (`<|eot_id|>`, `
 from __future__ import annotations
 
 import functools
+import json
 import re
 import threading
 from collections.abc import Sequence
@@ -45,11 +46,24 @@ def _specials_pattern(specials: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(map(re.escape, specials))) if specials else None
 
 
+def well_formed(text: str) -> str:
+    """`text` with each lone surrogate (U+D800..U+DFFF, which JSON can carry but no UTF-8 can) made U+FFFD.
+
+    Tokenizers refuse such a string (TypeError), so one answer holding `\\ud800` failed the whole batch:
+    every row None, left out of its group's baseline. It is read as the replacement character instead.
+    """
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def as_text(tokenizer: Any, text: str) -> str:
     """`text` with each special token written in it broken by a word joiner (U+2060), so the tokenizer reads
     it as the characters it is. Tokenizers parse special tokens inside any text they are given: an answer
     writing `<|im_end|><|im_start|>user ...` would otherwise hand the reward model a forged conversation
-    (an easy question of its own, then an answer to that) and be scored as its last turn."""
+    (an easy question of its own, then an answer to that) and be scored as its last turn. Lone surrogates
+    become U+FFFD (`well_formed`)."""
+    text = well_formed(text)
     decoder = getattr(tokenizer, "added_tokens_decoder", {}) or {}
     specials = {t.content for t in decoder.values() if t.special} | set(tokenizer.all_special_tokens)
     pattern = _specials_pattern(tuple(sorted((t for t in specials if len(t) > 1), key=len, reverse=True)))
@@ -194,8 +208,11 @@ class RewardModelScorer:
 
     def _score_http(self, prompts: list, completions: list) -> tuple[list[float], list[bool]]:
         assert self._client is not None  # only called for a URL
+        # As json.dumps writes it (non-ASCII escaped): httpx's own encoder refuses a lone surrogate, which
+        # failed the batch here; escaped, it reaches the server, which reads it as U+FFFD (`as_text`).
+        body = json.dumps({"prompts": prompts, "completions": completions}).encode()
         reply = self._client.post(
-            "/score", json={"prompts": prompts, "completions": completions}, headers=auth_headers()
+            "/score", content=body, headers={"content-type": "application/json", **auth_headers()}
         )
         reply.raise_for_status()
         body = reply.json()

@@ -244,7 +244,7 @@ def format_json_format(response: str) -> bool:
     value = value.removesuffix("```").strip()
     try:
         parsed = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than json can read: not the data asked for
         return False
     return isinstance(parsed, (dict, list))  # a string, number or null is prose or a value, not JSON data
 

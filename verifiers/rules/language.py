@@ -38,7 +38,7 @@ WHOLE_MIN_PROBABILITY = 0.9
 
 _CODE = re.compile(r"```.*?(```|$)|`[^`\n]*`", re.S)
 _MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]*\$|\\\(.*?\\\)|\\\[.*?\\\]", re.S)
-_URL = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+")
+_URL = re.compile(r"https?://\S+|www\.\S+|(?<!\S)[^\s@]+@\S+\.\w+")  # linear: one start per run, its first @
 _LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")  # `\boxed{5}` written outside `$...$` holds no word
 _WORD = re.compile(r"[^\W\d_]{2,}")
 # Function names a formula written without `$` holds ("x = sin(y)"): no prose of their own.
@@ -134,9 +134,19 @@ def _is_cjk(script: str | None) -> bool:
     return script in ("han", "kana", "hangul")
 
 
+def _unclosable(text: str) -> str:
+    """`text` with each `\\(` or `\\[` after the last closer of its kind broken (`\\ (`): `_MATH` would
+    scan from every such opener to the end for a closer that is not there, quadratic time (an answer
+    of 100k `\\(` held the trainer's step for minutes). Openers that can close are left as they are."""
+    for opener, closer in (("\\(", "\\)"), ("\\[", "\\]")):
+        cut = text.rfind(closer) + len(closer) if closer in text else 0
+        text = text[:cut] + text[cut:].replace(opener, "\\ " + opener[1:])
+    return text
+
+
 def strip_non_prose(text: str) -> str:
     """Remove code, LaTeX math and commands, and URLs, which carry no natural language of their own."""
-    return _LATEX_COMMAND.sub(" ", _URL.sub(" ", _MATH.sub(" ", _CODE.sub(" ", text))))
+    return _LATEX_COMMAND.sub(" ", _URL.sub(" ", _MATH.sub(" ", _unclosable(_CODE.sub(" ", text)))))
 
 
 def prose(text: str) -> str:

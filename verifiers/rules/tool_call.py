@@ -30,7 +30,15 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
 
 
 def _json(text: str) -> Any:
-    return json.loads(text, object_pairs_hook=_unique_keys)
+    """The model's JSON; CallError where it cannot be read. json.loads raises ValueError beyond it too (an
+    integer past Python's 4300 digits) and RecursionError (arrays nested past its depth): read as bad
+    columns or raised out of the reward, either made the model's own text unscorable (None)."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except CallError:
+        raise
+    except (ValueError, RecursionError) as e:
+        raise CallError(f"not valid JSON: {str(e)[:200]}") from e
 
 
 def parse_tool_calls(text: str) -> list[dict]:
@@ -38,20 +46,14 @@ def parse_tool_calls(text: str) -> list[dict]:
     different readers would run differently (a repeated key, both "arguments" and "parameters")."""
     calls = []
     for block in _TOOL_CALL.findall(text):
-        try:
-            call = _json(block)
-        except json.JSONDecodeError as e:
-            raise CallError(f"tool call is not valid JSON: {e}") from e
+        call = _json(block)
         if not isinstance(call, dict) or "name" not in call:
             raise CallError('a tool call must be an object with "name" and "arguments"')
         if "arguments" in call and "parameters" in call:
             raise CallError(f'the call of {call["name"]!r} has both "arguments" and "parameters"')
         args = call.get("arguments", call.get("parameters", {}))
         if isinstance(args, str):  # OpenAI-style arguments serialised as a string
-            try:
-                args = _json(args)
-            except json.JSONDecodeError as e:
-                raise CallError(f"arguments of {call['name']!r} are not valid JSON: {e}") from e
+            args = _json(args)
         calls.append({"name": call["name"], "arguments": args})
     if "<tool_call>" in text and len(calls) != text.count("<tool_call>"):
         raise CallError("an unterminated <tool_call> block")
