@@ -16,6 +16,7 @@ import os
 import select
 import signal
 import sys
+from collections.abc import Callable
 
 from sandbox import syscalls as sc
 
@@ -126,19 +127,29 @@ def _own_proc() -> None:
 
 
 def _own_proc_works() -> bool:
-    """As root: enter a PID namespace, then `enter`'s namespaces, and mount a /proc there, in throwaway
-    children first (once the slot has entered a PID namespace, it cannot leave it)."""
+    """As root: enter a PID namespace, then `enter`'s namespaces, and mount a /proc there (`_trial`)."""
+
+    def own_proc() -> bool:
+        unshare(sc.CLONE_NEWNS | sc.CLONE_NEWNET | sc.CLONE_NEWIPC | sc.CLONE_NEWUTS)
+        mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
+        mount("proc", "/proc", "proc", sc.MS_NOSUID | sc.MS_NODEV, PROC_OPTIONS)
+        return os.readlink("/proc/self") == "1"
+
+    return _trial(0, own_proc)
+
+
+def _trial(flags: int, as_init: Callable[[], bool], after_unshare: Callable[[], None] = lambda: None) -> bool:
+    """Whether `as_init` succeeds as pid 1 of a new PID namespace (made with `flags` too), tried in throwaway
+    children: once a process has entered such namespaces, a step that fails cannot be undone."""
     pid = os.fork()
     if pid == 0:
         try:
-            unshare(sc.CLONE_NEWPID)
+            unshare(flags | sc.CLONE_NEWPID)
+            after_unshare()
             init = os.fork()
             if init == 0:
                 try:
-                    unshare(sc.CLONE_NEWNS | sc.CLONE_NEWNET | sc.CLONE_NEWIPC | sc.CLONE_NEWUTS)
-                    mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
-                    mount("proc", "/proc", "proc", sc.MS_NOSUID | sc.MS_NODEV, PROC_OPTIONS)
-                    os._exit(0 if os.readlink("/proc/self") == "1" else 1)
+                    os._exit(0 if as_init() else 1)
                 except BaseException:  # noqa: BLE001 - any failure means no
                     os._exit(1)
             _, status = os.waitpid(init, 0)
@@ -158,27 +169,14 @@ def proc_is_own() -> bool:
 
 
 def _user_namespace_works() -> bool:
-    """Enter a user, PID and mount namespace and mount /proc in a throwaway child first: once a process
-    has entered them, a step that fails cannot be undone."""
+    """Enter a user, PID and mount namespace and mount /proc, in throwaway children first (`_trial`)."""
     ids = os.getuid(), os.getgid()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            unshare(sc.CLONE_NEWUSER | sc.CLONE_NEWPID)
-            _map_own_ids(*ids)
-            init = os.fork()
-            if init == 0:
-                try:
-                    _own_proc()
-                except BaseException:  # noqa: BLE001 - any failure means no
-                    os._exit(1)
-                os._exit(0)
-            _, status = os.waitpid(init, 0)
-            os._exit(os.waitstatus_to_exitcode(status))
-        except BaseException:  # noqa: BLE001 - any failure means no
-            os._exit(1)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) == 0
+
+    def own_proc() -> bool:
+        _own_proc()
+        return True
+
+    return _trial(sc.CLONE_NEWUSER, own_proc, lambda: _map_own_ids(*ids))
 
 
 def _drop_capabilities() -> None:
