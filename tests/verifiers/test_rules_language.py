@@ -170,19 +170,17 @@ def test_a_short_chinese_answer_is_chinese_not_japanese():
     assert language_consistency_reward(japanese, prompts=[QUESTION["zh"]] * 2) == [0.0] * 2
 
 
+@pytest.mark.timeout(60)  # a hang guard (pytest-timeout fails the test), not a speed target: it took minutes
 @pytest.mark.parametrize("answer", ["a" * 200_000, "\\(" * 100_000, "\\)" + "\\[" * 100_000])
 def test_an_answer_built_to_make_the_prose_filters_quadratic_is_read_in_seconds(answer):
     """Attack: one unbroken word (the e-mail pattern tried every start against the whole run) or openers
     `\\(` without a closer (math was scanned from each to the end) took 84 s and 165 s on the trainer's
     step for one row (a step held past the collective timeout fails the run). Both are linear now.
     Control: prose after an unclosed opener is still read as prose, so the opener hides nothing."""
-    import time
-
-    start = time.monotonic()
-    language_consistency_reward(
+    (got,) = language_consistency_reward(
         [f"<think>ok</think>\n{answer}"], prompts=["Please explain how photosynthesis works in plants."]
     )
-    assert time.monotonic() - start < 20  # a hang bound, not a speed target: it was minutes
+    assert got is None or 0.0 <= got <= 1.0
     assert strip_non_prose("Die Antwort \\(x\\) ist \\( fünf.").split() == [
         "Die",
         "Antwort",
