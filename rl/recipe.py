@@ -8,14 +8,14 @@ one is an error that names the closest valid key. See recipes/README.md for the 
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
+
+from rl.schema import RecipeError, build, closest, plain, scalar, unknown_key
 
 if TYPE_CHECKING:
     from trl import GRPOConfig, SFTConfig
@@ -24,15 +24,6 @@ TRAINERS = ("grpo", "sft")
 WANDB_MODES = ("auto", "offline", "online", "disabled")
 ORDERS = ("shuffle", "by_prompt")  # data.order: see DataSection
 DTYPES = ("auto", "bfloat16", "float16", "float32")
-
-
-class RecipeError(ValueError):
-    """A recipe that cannot run: `key` is the dotted key at fault, `suggestion` the closest valid key."""
-
-    def __init__(self, message: str, key: str | None = None, suggestion: str | None = None) -> None:
-        super().__init__(message)
-        self.key = key
-        self.suggestion = suggestion
 
 
 @dataclass
@@ -251,12 +242,12 @@ def recipe_from_dict(
     """Validate a recipe given as a dict (e.g. built in code), after applying overrides."""
     if not isinstance(raw, dict):
         raise RecipeError(f"{origin}: a recipe is a mapping of sections, got {type(raw).__name__}")
-    raw = _plain(raw)
+    raw = plain(raw)
     for item in overrides:
         apply_override(raw, item)
     if isinstance(raw.get("model"), str):  # `model: runs/smoke/stage1` is shorthand for model.name_or_path
         raw["model"] = {"name_or_path": raw["model"]}
-    recipe = _build(Recipe, raw, "")
+    recipe = build(Recipe, raw, "", misplaced=lambda key: _misplaced(key, raw.get("trainer")))
     _check(recipe)
     _resolve_model(recipe)
     return recipe
@@ -304,64 +295,6 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
             raise RecipeError(f"override {key}: {'.'.join(parts[:depth])} is a value, not a section", key=key)
 
 
-def closest(name: str, valid: typing.Iterable[str]) -> str | None:
-    """The valid name nearest to a misspelled one (None when nothing is close)."""
-    valid = list(valid)
-    match = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
-    if match:
-        return match[0]
-    lowered = [v for v in valid if name.lower() in v.lower() or v.lower() in name.lower()]
-    return lowered[0] if lowered else None
-
-
-def _unknown(key: str, valid: typing.Iterable[str], what: str = "key") -> RecipeError:
-    parent, _, leaf = key.rpartition(".")
-    best = closest(leaf, valid)
-    full = f"{parent}.{best}" if parent and best else best
-    hint = f"did you mean {full!r}?" if best else f"valid {what}s: {', '.join(sorted(valid))}"
-    return RecipeError(f"unknown recipe {what} {key!r}: {hint}", key=key, suggestion=full)
-
-
-def _plain(value: Any) -> Any:
-    """Deep copy of YAML data as plain dicts/lists."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _build(cls: type, raw: Any, prefix: str) -> Any:
-    where = prefix.rstrip(".") or "recipe"
-    if not isinstance(raw, dict):
-        raise RecipeError(f"{where} must be a mapping, got {raw!r}", key=prefix.rstrip(".") or None)
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    kwargs = {}
-    for key, value in raw.items():
-        if key not in names:
-            belongs = _misplaced(key, raw.get("trainer")) if cls is Recipe else None
-            if belongs:
-                raise RecipeError(
-                    f"unknown recipe key {key!r}: did you mean {belongs!r}? (it is a key of the "
-                    f"{belongs.split('.')[0]} section)",
-                    key=key,
-                    suggestion=belongs,
-                )
-            raise _unknown(prefix + key, names)
-        kwargs[key] = _convert(value, hints[key], prefix + key)
-    missing = [
-        f.name
-        for f in dataclasses.fields(cls)
-        if f.name not in kwargs
-        and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-    ]
-    if missing:
-        raise RecipeError(f"{where} lacks required key {prefix + missing[0]!r}", key=prefix + missing[0])
-    return cls(**kwargs)
-
-
 def _misplaced(key: str, trainer: Any) -> str | None:
     """The section a top-level `key` belongs to, dotted: `learning_rate` -> `training.learning_rate`."""
     if key in _training_fields(trainer if trainer in TRAINERS else "grpo"):
@@ -372,66 +305,6 @@ def _misplaced(key: str, trainer: Any) -> str | None:
         if dataclasses.is_dataclass(section) and key in {x.name for x in dataclasses.fields(section)}:
             return f"{f.name}.{key}"
     return None
-
-
-def _convert(value: Any, tp: Any, key: str) -> Any:
-    """Check/coerce one YAML value against a type hint, naming the key when it does not fit."""
-    origin = typing.get_origin(tp)
-    if tp is Any:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _convert(value, arg, key)
-            except RecipeError as e:
-                errors.append(e)
-        raise errors[0] if len(errors) == 1 else RecipeError(f"{key}: {value!r} does not fit {tp}", key=key)
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return _build(tp, value if value is not None else {}, key + ".")
-    if origin is list:
-        if not isinstance(value, list):
-            raise RecipeError(f"{key} must be a list, got {value!r}", key=key)
-        (item_tp,) = typing.get_args(tp) or (Any,)
-        return [_convert(v, item_tp, f"{key}.{i}") for i, v in enumerate(value)]
-    if origin is dict:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise RecipeError(f"{key} must be a mapping, got {value!r}", key=key)
-        _, val_tp = typing.get_args(tp) or (Any, Any)
-        return {k: _convert(v, val_tp, f"{key}.{k}") for k, v in value.items()}
-    return _scalar(value, tp, key)
-
-
-def _scalar(value: Any, tp: Any, key: str) -> Any:
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads 1e-6 (no dot) as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
-    elif tp is str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return str(value)
-    else:
-        return value
-    raise RecipeError(f"{key} must be {tp.__name__}, got {value!r}", key=key)
 
 
 def _training_fields(trainer: str) -> dict[str, Any]:
@@ -475,7 +348,7 @@ def _check(recipe: Recipe) -> None:
             )
         if key not in fields:
             other = _training_fields("sft" if recipe.trainer == "grpo" else "grpo")
-            err = _unknown(f"training.{key}", fields, "training key")
+            err = unknown_key(f"training.{key}", fields, "training key")
             if key in other:
                 err = RecipeError(
                     f"training.{key} is a {'SFTConfig' if recipe.trainer == 'grpo' else 'GRPOConfig'} field, "
@@ -539,7 +412,7 @@ def _check(recipe: Recipe) -> None:
         lora_fields = [f.name for f in dataclasses.fields(peft.LoraConfig) if f.init]
         for key in recipe.model.lora:
             if key not in lora_fields:
-                raise _unknown(f"model.lora.{key}", lora_fields, "LoRA key")
+                raise unknown_key(f"model.lora.{key}", lora_fields, "LoRA key")
     if recipe.model.name_or_path is None and recipe.model.from_stage is None:
         raise RecipeError("model needs name_or_path or from_stage", key="model.name_or_path")
     _check_pins(recipe)
@@ -588,7 +461,7 @@ def _training_value(value: Any, tp: Any, key: str) -> Any:
         return None
     simple = [a for a in (typing.get_args(tp) or (tp,)) if a is not type(None)]
     if len(simple) == 1 and simple[0] in (float, int, bool):
-        return _scalar(value, simple[0], key)
+        return scalar(value, simple[0], key)
     if value is False and str in simple and bool not in simple:
         return "no"  # YAML 1.1 reads `save_strategy: no` as false
     return value
