@@ -89,7 +89,12 @@ def bound_completion_logs(trainer: Any, rows: int) -> None:
 
 
 def zero_spread_fraction(rewards_per_func: torch.Tensor, weights: torch.Tensor, group: int) -> float:
-    """The share of groups (`group` consecutive rows) whose scored completions all have one total reward.
+    """The share of groups (`group` consecutive rows) whose scored completions all have one total reward."""
+    return float(flat_groups(rewards_per_func, weights, group).float().mean())
+
+
+def flat_groups(rewards_per_func: torch.Tensor, weights: torch.Tensor, group: int) -> torch.Tensor:
+    """Per group of `group` consecutive rows: True when its scored completions all have one total reward.
 
     The total is TRL's: the weighted sum of the rewards a row has (None, NaN here, adds nothing), and a row
     that no reward scored is left out of its group. A group with fewer than two scored rows has no spread.
@@ -98,12 +103,11 @@ def zero_spread_fraction(rewards_per_func: torch.Tensor, weights: torch.Tensor, 
 
     totals = (rewards_per_func * weights.to(rewards_per_func.device).unsqueeze(0)).nansum(dim=1)
     totals[torch.isnan(rewards_per_func).all(dim=1)] = torch.nan
-    flat = 0
-    groups = totals.view(-1, group)
-    for values in groups:
+    flat = []
+    for values in totals.view(-1, group):
         scored = values[~torch.isnan(values)]
-        flat += int(scored.numel() < 2 or bool(torch.isclose(scored, scored[0]).all()))
-    return flat / len(groups)
+        flat.append(scored.numel() < 2 or bool(torch.isclose(scored, scored[0]).all()))
+    return torch.tensor(flat, dtype=torch.bool)
 
 
 def log_group_spread(trainer: Any) -> None:

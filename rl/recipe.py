@@ -97,6 +97,16 @@ class RewardModelSection:
 
 
 @dataclass
+class DynamicSamplingSection:
+    """DAPO's dynamic sampling (rl.dynamic_sampling): GRPO trains only on groups whose rewards differ."""
+
+    enabled: bool = False
+    max_rounds: int = (
+        3  # generation rounds per batch at most; groups without spread fill what is still missing
+    )
+
+
+@dataclass
 class WandbSection:
     enabled: bool = True
     project: str = "open-qwq"
@@ -164,6 +174,7 @@ class Recipe:
     rewards: list[RewardSpec] = field(default_factory=list)
     sandbox: SandboxSection = field(default_factory=SandboxSection)
     reward_model: RewardModelSection = field(default_factory=RewardModelSection)
+    dynamic_sampling: DynamicSamplingSection = field(default_factory=DynamicSamplingSection)
     wandb: WandbSection = field(default_factory=WandbSection)
     evaluation: EvaluationSection = field(default_factory=EvaluationSection)
     reward_failures: RewardFailuresSection = field(default_factory=RewardFailuresSection)
@@ -378,6 +389,8 @@ def _check(recipe: Recipe) -> None:
         raise RecipeError(
             "console.completions_every must be >= 0 (0: never)", key="console.completions_every"
         )
+    if recipe.dynamic_sampling.max_rounds < 1:
+        raise RecipeError("dynamic_sampling.max_rounds must be >= 1", key="dynamic_sampling.max_rounds")
     if recipe.trainer == "grpo":
         if not recipe.rewards:
             raise RecipeError("a grpo recipe needs at least one entry under rewards:", key="rewards")
@@ -396,10 +409,9 @@ def _check(recipe: Recipe) -> None:
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise RecipeError(f"reward {sorted(dup)[0]!r} is listed twice under rewards:", key="rewards")
-    elif recipe.rewards:
-        raise RecipeError(
-            "rewards: are used by trainer: grpo only; remove them from this sft recipe", key="rewards"
-        )
+    elif recipe.rewards or recipe.dynamic_sampling.enabled:
+        key = "rewards" if recipe.rewards else "dynamic_sampling"
+        raise RecipeError(f"{key}: is used by trainer: grpo only; remove it from this sft recipe", key=key)
     _one_of("wandb.mode", recipe.wandb.mode, WANDB_MODES)
     _one_of("data.order", recipe.data.order, ORDERS)
     if recipe.data.order == "by_prompt" and recipe.training.get("shuffle_dataset"):

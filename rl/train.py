@@ -110,6 +110,10 @@ def build_trainer(
     model_path = check_model(recipe)
     use_wandb = setup_wandb(recipe)
     args = training_args(recipe, use_wandb)  # first: TRL's consistency checks fail before anything loads
+    if recipe.dynamic_sampling.enabled:
+        from rl.dynamic_sampling import check_groups_per_process
+
+        check_groups_per_process(args)
     if args.should_save:  # the main process writes the shared files; the other ranks read them
         run_dir.mkdir(parents=True, exist_ok=True)
         recipe.save(run_dir / "recipe.yaml")
@@ -160,7 +164,12 @@ def build_trainer(
 
         reward_funcs, _ = build_rewards(recipe)  # weights reach TRL as args.reward_weights
         completion_tables(recipe)
-        trainer = (trainer_cls or GRPOTrainer)(reward_funcs=reward_funcs, **common)
+        cls = trainer_cls or GRPOTrainer
+        if recipe.dynamic_sampling.enabled:
+            from rl.dynamic_sampling import dynamic_sampling_trainer
+
+            cls = dynamic_sampling_trainer(cls, recipe.dynamic_sampling.max_rounds)
+        trainer = cls(reward_funcs=reward_funcs, **common)
         log_group_spread(trainer)
     else:
         from trl import SFTTrainer
