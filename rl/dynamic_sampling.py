@@ -14,7 +14,8 @@ trainer class (`dynamic_sampling_trainer`), wraps the one method that generates 
 3. each process keeps its first groups with spread, and after `max_rounds` rounds fills what is missing
    with its first groups without, so the batch TRL trains on keeps its shape.
 
-Advantages are TRL's, computed within each round. Logged per step: `dynamic_sampling/rounds` and
+Advantages are TRL's, computed within each round. Logged per step: `dynamic_sampling/rounds`,
+`dynamic_sampling/generated_per_trained` (groups generated per group trained: the cost) and
 `dynamic_sampling/frac_trained_zero_std` (groups without spread that still reached the loss);
 `frac_group_reward_zero_std` (rl.metrics) stays the share among all generated groups.
 """
@@ -94,13 +95,13 @@ class DynamicSampling:
         need = len(inputs) // group
         rounds = [(first, self._spread(len(inputs)))]
         for r in range(1, self.max_rounds):
-            have, made = self._global(sum(int(s.sum()) for _, s in rounds)), sum(len(s) for _, s in rounds)
-            short = self._global_max(need - sum(int(s.sum()) for _, s in rounds))
+            kept = sum(int(s.sum()) for _, s in rounds)
+            short = self._global_max(need - kept)
             if short <= 0:
                 break
-            rate = have / (made * self.accelerator.num_processes)
-            size = min(need, math.ceil(short / max(rate, 1 / need)))
-            extra = self._draw(size, r)
+            made = sum(len(s) for _, s in rounds) * self.accelerator.num_processes
+            rate = self._global(kept) / made  # the share of groups with spread so far, alike on every rank
+            extra = self._draw(min(need, math.ceil(short / max(rate, 1 / need))), r)
             scored = super()._generate_and_score_completions(extra)  # type: ignore[misc]
             rounds.append((scored, self._spread(len(extra))))
         batch, flat = _select(rounds, need, group, self.processing_class.pad_token_id)
@@ -108,6 +109,7 @@ class DynamicSampling:
         batch["num_items_in_batch"] = self.accelerator.gather(loss_mask.sum()).sum()
         metrics = self._metrics["train"]
         metrics["dynamic_sampling/rounds"].append(float(len(rounds)))
+        metrics["dynamic_sampling/generated_per_trained"].append(sum(len(s) for _, s in rounds) / need)
         metrics["dynamic_sampling/frac_trained_zero_std"].append(
             self._global(flat) / (need * self.accelerator.num_processes)
         )

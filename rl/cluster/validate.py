@@ -92,13 +92,17 @@ def check_batch(plan: Plan, recipe: Recipe, n_train: int) -> None:
     else:
         plan.notes.append(f"each generation batch: {batch // group} prompts x {group} completions = {batch}")
     rm = next((r for r in recipe.rewards if r.name == "reward_model"), None)
-    if rm is not None and recipe.reward_model.normalize and (per_device * steps) % group:
-        # Each process scores its own slice of the generation batch; the reward model's scores are
-        # normalised within each prompt group, which is only right when no group straddles two processes.
+    # Each process scores its own slice of the generation batch and dynamic sampling regroups it: both are
+    # only right when no prompt group straddles two processes.
+    whole = {
+        "the reward model normalised over half groups": rm is not None and recipe.reward_model.normalize,
+        "dynamic sampling unable to tell which groups to keep": recipe.dynamic_sampling.enabled,
+    }
+    for why in [why for why, applies in whole.items() if applies and (per_device * steps) % group]:
         plan.errors.append(
             f"per_device_train_batch_size {per_device} x {steps} steps per generation = {per_device * steps} "
             f"completions per process is not a multiple of num_generations {group}: a prompt group would be "
-            "split across processes and the reward model normalised over half groups; make it a multiple"
+            f"split across processes and {why}; make it a multiple"
         )
     limit = t.get("max_completion_length")
     for i, spec in enumerate(recipe.rewards):

@@ -116,6 +116,8 @@ def test_with_dynamic_sampling_no_group_without_spread_reaches_the_loss(tmp_path
     assert all(any(a != 0 for a in b["advantages"]) for b in batches)
     rows = [r for r in read_metrics(tmp_path / "stage1") if "dynamic_sampling/rounds" in r]
     assert len(rows) == 4 and max(r["dynamic_sampling/rounds"] for r in rows) > 1  # it had to sample again
+    assert all(r["dynamic_sampling/generated_per_trained"] >= 1 for r in rows)
+    assert max(r["dynamic_sampling/generated_per_trained"] for r in rows) > 1
     assert all(r["dynamic_sampling/frac_trained_zero_std"] == 0 for r in rows)
     assert max(r["frac_group_reward_zero_std"] for r in rows) > 0  # the generated groups had no-spread ones
 

@@ -177,11 +177,22 @@ def test_a_real_stage2_launch_refuses_to_start_before_stage1_exists(tmp_path):
         (["training.lerning_rate=1e-6"], "did you mean 'training.learning_rate'"),
         (["launch.vllm_gpus=16"], "but has only 8 GPUs"),
         (["rewards.3.kwargs.max_completion_length=8192"], "differs from training.max_completion_length"),
+        (
+            ["dynamic_sampling.enabled=true", "training.gradient_accumulation_steps=8"],
+            "dynamic sampling unable to tell which groups to keep",
+        ),
     ],
 )
 def test_invalid_launches_fail_with_an_error_that_names_the_fix(overrides, message):
     plan = build_plan("stage1", STAGE1, nodes=4, overrides=overrides)
     assert any(message in e for e in plan.errors), plan.errors
+
+
+def test_half_groups_per_process_are_fine_without_dynamic_sampling():
+    """The control of the case above: 24 GPUs x 8 = 192 completions is 12 whole groups of 16 for TRL."""
+    plan = build_plan("stage1", STAGE1, nodes=4, overrides=["training.gradient_accumulation_steps=8"])
+    assert not plan.errors, plan.errors
+    assert "each generation batch: 12 prompts x 16 completions = 192" in plan.notes
 
 
 def test_a_recipe_of_another_stage_is_refused():
