@@ -60,7 +60,13 @@ def test_vllm_gets_the_same_stop_ids_as_the_trainer(base_like):
 
     tokenizer = AutoTokenizer.from_pretrained(base_like)
     model = AutoModelForCausalLM.from_pretrained(base_like)
-    args = GRPOConfig(output_dir="unused", use_vllm=True, generation_kwargs={"min_tokens": 1}, use_cpu=True)
+    args = GRPOConfig(
+        output_dir="unused",
+        use_vllm=True,
+        generation_kwargs={"min_tokens": 1},
+        use_cpu=True,
+        activation_checkpointing=False,
+    )
     ids = stop_at_turn_end(model, tokenizer, args)
     assert args.generation_kwargs == {"min_tokens": 1, "stop_token_ids": ids}
     assert model.generation_config.eos_token_id == ids
