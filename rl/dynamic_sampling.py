@@ -14,7 +14,8 @@ trainer class (`dynamic_sampling_trainer`), wraps the one method that generates 
 3. each process keeps its first groups with spread, and after `max_rounds` rounds fills what is missing
    with its first groups without, so the batch TRL trains on keeps its shape.
 
-Advantages are TRL's, computed within each round. Logged per step: `dynamic_sampling/rounds`,
+Advantages are TRL's, computed within each round; with `scale_rewards: batch` they are computed again over
+the batch as trained (a round's std is its own). Logged per step: `dynamic_sampling/rounds`,
 `dynamic_sampling/generated_per_trained` (groups generated per group trained: the cost) and
 `dynamic_sampling/frac_trained_zero_std` (groups without spread that still reached the loss);
 `frac_group_reward_zero_std` (rl.metrics) stays the share among all generated groups.
@@ -27,7 +28,7 @@ from typing import Any
 
 import torch
 
-from rl.metrics import flat_groups
+from rl.metrics import flat_groups, reward_totals
 from rl.schema import RecipeError
 
 # Left-padded keys (the prompt side); every other 2-D tensor is per completion token, right-padded.
@@ -43,6 +44,7 @@ _PER_ROW = {
     "ref_per_token_logps",
     "sampling_per_token_logps",
     "importance_sampling_ratio",
+    "reward_totals",  # ours, dropped before TRL sees the batch
 }
 
 
@@ -76,6 +78,8 @@ class DynamicSampling:
     reward_weights: torch.Tensor
     train_dataset: Any
     processing_class: Any
+    scale_rewards: str
+    multi_objective_aggregation: str
     _metrics: Any
 
     def _calculate_rewards(
@@ -93,7 +97,7 @@ class DynamicSampling:
             return first
         group = self.num_generations
         need = len(inputs) // group
-        rounds = [(first, self._spread(len(inputs)))]
+        rounds = [(first, self._spread(first, len(inputs)))]
         for r in range(1, self.max_rounds):
             kept = sum(int(s.sum()) for _, s in rounds)
             short = self._global_max(need - kept)
@@ -103,8 +107,11 @@ class DynamicSampling:
             rate = self._global(kept) / made  # the share of groups with spread so far, alike on every rank
             extra = self._draw(min(need, math.ceil(short / max(rate, 1 / need))), r)
             scored = super()._generate_and_score_completions(extra)  # type: ignore[misc]
-            rounds.append((scored, self._spread(len(extra))))
+            rounds.append((scored, self._spread(scored, len(extra))))
         batch, flat = _select(rounds, need, group, self.processing_class.pad_token_id)
+        totals = batch.pop("reward_totals")
+        if self.scale_rewards == "batch" and self.multi_objective_aggregation == "sum_then_normalize":
+            batch["advantages"] = self._batch_advantages(totals)
         loss_mask = batch["completion_mask"] * batch.get("tool_mask", 1)
         batch["num_items_in_batch"] = self.accelerator.gather(loss_mask.sum()).sum()
         metrics = self._metrics["train"]
@@ -115,11 +122,24 @@ class DynamicSampling:
         )
         return batch
 
-    def _spread(self, rows: int) -> torch.Tensor:
-        """This process's groups of the round just scored: True where the completions' rewards differ."""
+    def _spread(self, scored: dict[str, Any], rows: int) -> torch.Tensor:
+        """This process's groups of the round just scored: True where the completions' rewards differ. Its
+        rows' total rewards go into `scored` (for `_batch_advantages`)."""
         flat = flat_groups(self._round_rewards, self.reward_weights, self.num_generations)
-        start = self.accelerator.process_index * rows // self.num_generations
-        return ~flat[start : start + rows // self.num_generations]
+        totals = reward_totals(self._round_rewards, self.reward_weights)
+        start = self.accelerator.process_index * rows
+        scored["reward_totals"] = totals[start : start + rows].to(scored["advantages"].device)
+        return ~flat[start // self.num_generations : (start + rows) // self.num_generations]
+
+    def _batch_advantages(self, totals: torch.Tensor) -> torch.Tensor:
+        """TRL's advantages with `scale_rewards: batch` (sum_then_normalize), over the batch as trained: each
+        round was scaled by its own batch's std, and a small extra round's std is not the batch's."""
+        from trl.trainer.utils import nanstd
+
+        group = self.num_generations
+        mean = torch.nanmean(totals.view(-1, group), dim=1).repeat_interleave(group)
+        std = nanstd(self.accelerator.gather(totals))
+        return torch.nan_to_num((totals - mean) / (std + 1e-4), nan=0.0)
 
     def _draw(self, groups: int, round_: int) -> list[dict[str, Any]]:
         """`groups` prompts per process for round `round_`: one draw shared by all processes (same seed),

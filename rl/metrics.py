@@ -93,18 +93,26 @@ def zero_spread_fraction(rewards_per_func: torch.Tensor, weights: torch.Tensor, 
     return float(flat_groups(rewards_per_func, weights, group).float().mean())
 
 
-def flat_groups(rewards_per_func: torch.Tensor, weights: torch.Tensor, group: int) -> torch.Tensor:
-    """Per group of `group` consecutive rows: True when its scored completions all have one total reward.
-
-    The total is TRL's: the weighted sum of the rewards a row has (None, NaN here, adds nothing), and a row
-    that no reward scored is left out of its group. A group with fewer than two scored rows has no spread.
-    """
+def reward_totals(rewards_per_func: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Each row's total reward as TRL sums it (weighted; None, NaN here, adds nothing); NaN when no reward
+    scored the row."""
     import torch
 
     totals = (rewards_per_func * weights.to(rewards_per_func.device).unsqueeze(0)).nansum(dim=1)
     totals[torch.isnan(rewards_per_func).all(dim=1)] = torch.nan
+    return totals
+
+
+def flat_groups(rewards_per_func: torch.Tensor, weights: torch.Tensor, group: int) -> torch.Tensor:
+    """Per group of `group` consecutive rows: True when its scored completions all have one total reward.
+
+    The total is TRL's (`reward_totals`), and a row that no reward scored is left out of its group. A group
+    with fewer than two scored rows has no spread.
+    """
+    import torch
+
     flat = []
-    for values in totals.view(-1, group):
+    for values in reward_totals(rewards_per_func, weights).view(-1, group):
         scored = values[~torch.isnan(values)]
         flat.append(scored.numel() < 2 or bool(torch.isclose(scored, scored[0]).all()))
     return torch.tensor(flat, dtype=torch.bool)

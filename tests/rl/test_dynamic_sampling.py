@@ -71,9 +71,14 @@ def recorder(out: Path) -> type:
 
     class Recorder(GRPOTrainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            prompts = self.processing_class.batch_decode(inputs["prompt_ids"], skip_special_tokens=True)
+            decode = self.processing_class.batch_decode
+            seen = {
+                "prompts": decode(inputs["prompt_ids"], skip_special_tokens=True),
+                "completions": decode(inputs["completion_ids"], skip_special_tokens=True),
+                "advantages": inputs["advantages"].tolist(),
+            }
             with out.open("a") as f:
-                f.write(json.dumps({"prompts": prompts, "advantages": inputs["advantages"].tolist()}) + "\n")
+                f.write(json.dumps(seen) + "\n")
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
 
     return Recorder
@@ -99,11 +104,12 @@ def shaped_reward(monkeypatch):
     )
 
 
-def train_in_process(root: Path, tiny: Path, enabled: bool) -> list[dict]:
+def train_in_process(root: Path, tiny: Path, enabled: bool, **training) -> list[dict]:
     from rl.train import build_trainer
 
     out = root / "trained.jsonl"
-    trainer = build_trainer(recipe_from_dict(recipe(root, tiny, enabled)), trainer_cls=recorder(out))
+    raw = recipe(root, tiny, enabled, **training)
+    trainer = build_trainer(recipe_from_dict(raw), trainer_cls=recorder(out))
     trainer.train()
     return trained(out)
 
@@ -125,6 +131,30 @@ def test_with_dynamic_sampling_no_group_without_spread_reaches_the_loss(tmp_path
 def test_without_it_groups_without_spread_reach_the_loss(tmp_path, tiny, shaped_reward):
     batches = train_in_process(tmp_path, tiny, enabled=False)
     assert [p for b in batches for p in b["prompts"] if FLAT in p]  # the control: the same data, half flat
+
+
+def test_with_batch_scaling_advantages_are_scaled_over_the_batch_as_trained(tmp_path, tiny, shaped_reward):
+    """`scale_rewards: batch` divides by the std of the whole batch; a batch made of several rounds must get
+    the std of the rows it trains on, not each round's own (a round of one group has a much smaller one)."""
+    batches = train_in_process(tmp_path, tiny, enabled=True, scale_rewards="batch")
+    rows = [r for r in read_metrics(tmp_path / "stage1") if "dynamic_sampling/rounds" in r]
+    assert max(r["dynamic_sampling/rounds"] for r in rows) > 1
+    checked = 0
+    for b in batches:
+        answers = ["flat" if FLAT in p else "" for p in b["prompts"]]
+        totals = torch.tensor(shaped(b["completions"], answers))  # the reward again, from the trained text
+        groups: dict[str, list[int]] = {}
+        for i, p in enumerate(b["prompts"]):
+            groups.setdefault(p, []).append(i)
+        if any(len(rows) != 4 for rows in groups.values()):
+            continue  # a prompt drawn twice into one batch: its two groups cannot be told apart here
+        mean = torch.empty_like(totals)
+        for rows in groups.values():
+            mean[rows] = totals[rows].mean()
+        expected = (totals - mean) / (totals.std() + 1e-4)
+        assert torch.allclose(torch.tensor(b["advantages"]), expected, atol=1e-4), (b, expected)
+        checked += 1
+    assert checked >= 3
 
 
 def test_two_ranks_sample_again_in_step_and_train_only_on_spread(tmp_path, tiny):
