@@ -150,6 +150,18 @@ def test_missing_model_path_explains_what_to_do(tmp_path):
         RewardModelScorer(str(tmp_path / "nothing-here"))
 
 
+def test_serving_a_missing_model_is_one_error_line_and_exit_code_2(tmp_path):
+    import subprocess
+    import sys
+
+    missing = tmp_path / "rm-typo"
+    cmd = [sys.executable, "-m", "verifiers.reward_model", "serve", "--model", str(missing), "--port", "0"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: cannot load a reward model from") and "make rm" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_bundled_preference_split_never_shares_a_prompt():
     train, held = preferences.split(preferences.load())
     assert held and train

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -54,16 +55,20 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve":
         from verifiers.reward_model.server import serve
 
-        serve(
-            args.model,
-            args.host,
-            args.port,
-            args.socket,
-            args.device,
-            args.batch_size,
-            args.max_length,
-            args.revision,
-        )
+        try:
+            serve(
+                args.model,
+                args.host,
+                args.port,
+                args.socket,
+                args.device,
+                args.batch_size,
+                args.max_length,
+                args.revision,
+            )
+        except OSError as e:  # no such model, or the port is taken: say which, without a traceback
+            print(f"error: {e}", file=sys.stderr)
+            raise SystemExit(2) from None
     else:
         if args.dataset is None:  # the bundled set and the bundled encoder need no hub
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
