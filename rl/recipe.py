@@ -101,9 +101,8 @@ class DynamicSamplingSection:
     """DAPO's dynamic sampling (rl.dynamic_sampling): GRPO trains only on groups whose rewards differ."""
 
     enabled: bool = False
-    max_rounds: int = (
-        3  # generation rounds per batch at most; groups without spread fill what is still missing
-    )
+    # generation rounds per batch at most; groups without spread fill what is still missing
+    max_rounds: int = 3
 
 
 @dataclass
