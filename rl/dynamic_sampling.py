@@ -125,8 +125,8 @@ class DynamicSampling:
     def _spread(self, scored: dict[str, Any], rows: int) -> torch.Tensor:
         """This process's groups of the round just scored: True where the completions' rewards differ. Its
         rows' total rewards go into `scored` (for `_batch_advantages`)."""
-        flat = flat_groups(self._round_rewards, self.reward_weights, self.num_generations)
         totals = reward_totals(self._round_rewards, self.reward_weights)
+        flat = flat_groups(totals, self.num_generations)
         start = self.accelerator.process_index * rows
         scored["reward_totals"] = totals[start : start + rows].to(scored["advantages"].device)
         return ~flat[start // self.num_generations : (start + rows) // self.num_generations]

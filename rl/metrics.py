@@ -90,7 +90,7 @@ def bound_completion_logs(trainer: Any, rows: int) -> None:
 
 def zero_spread_fraction(rewards_per_func: torch.Tensor, weights: torch.Tensor, group: int) -> float:
     """The share of groups (`group` consecutive rows) whose scored completions all have one total reward."""
-    return float(flat_groups(rewards_per_func, weights, group).float().mean())
+    return float(flat_groups(reward_totals(rewards_per_func, weights), group).float().mean())
 
 
 def reward_totals(rewards_per_func: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -103,16 +103,16 @@ def reward_totals(rewards_per_func: torch.Tensor, weights: torch.Tensor) -> torc
     return totals
 
 
-def flat_groups(rewards_per_func: torch.Tensor, weights: torch.Tensor, group: int) -> torch.Tensor:
+def flat_groups(totals: torch.Tensor, group: int) -> torch.Tensor:
     """Per group of `group` consecutive rows: True when its scored completions all have one total reward.
 
-    The total is TRL's (`reward_totals`), and a row that no reward scored is left out of its group. A group
-    with fewer than two scored rows has no spread.
+    `totals` are the rows' totals (`reward_totals`); a row that no reward scored (NaN) is left out of its
+    group. A group with fewer than two scored rows has no spread.
     """
     import torch
 
     flat = []
-    for values in reward_totals(rewards_per_func, weights).view(-1, group):
+    for values in totals.view(-1, group):
         scored = values[~torch.isnan(values)]
         flat.append(scored.numel() < 2 or bool(torch.isclose(scored, scored[0]).all()))
     return torch.tensor(flat, dtype=torch.bool)
